@@ -1,0 +1,110 @@
+"""DEC's target distribution and its KL(P || Q) clustering loss."""
+
+import keras
+from keras import ops
+
+from keras_cluster.api_export import keras_cluster_export
+
+
+def target_distribution(q):
+    """DEC's auxiliary target distribution P from soft assignments Q.
+
+    Formula:
+
+    ```
+    f_j  = sum_i q_ij
+    p_ij = (q_ij^2 / f_j) / sum_j' (q_ij'^2 / f_j')
+    ```
+
+    Squaring sharpens confident assignments; dividing by the cluster frequency f_j keeps large
+    clusters from swallowing the rest. Works on NumPy arrays and tensors alike.
+
+    Args:
+        q: soft assignments, shape `(n, n_clusters)`, rows summing to 1.
+
+    Returns:
+        p, same shape as `q`, rows summing to 1.
+
+    References:
+        Xie, Girshick & Farhadi, "Unsupervised Deep Embedding for Clustering Analysis", ICML 2016,
+        eq. (3).
+    """
+    q = ops.convert_to_tensor(q)
+    weight = ops.square(q) / ops.sum(q, axis=0, keepdims=True)
+    return weight / ops.sum(weight, axis=1, keepdims=True)
+
+
+@keras_cluster_export
+def dec_loss(p, q):
+    """Per-sample KL(P || Q) = sum_j p_ij log(p_ij / q_ij), with 0 log 0 = 0.
+
+    Formula:
+
+    ```
+    loss_i = sum_j p_ij * (log p_ij - log q_ij)
+    ```
+
+    `q` is clipped to [epsilon, 1] inside the log so that a q_ij of exactly 0 gives a large,
+    finite loss rather than inf.
+
+    Args:
+        p: target distribution, shape `(batch, n_clusters)`.
+        q: soft assignments, shape `(batch, n_clusters)`.
+
+    Returns:
+        The KL divergence of each row, shape `(batch,)`.
+    """
+    q = ops.convert_to_tensor(q)
+    p = ops.cast(p, q.dtype)
+    epsilon = keras.config.epsilon()
+    log_ratio = ops.log(ops.maximum(p, epsilon)) - ops.log(ops.clip(q, epsilon, 1.0))
+    return ops.sum(ops.where(p > 0, p * log_ratio, ops.zeros_like(p)), axis=-1)
+
+
+@keras_cluster_export
+class DECLoss(keras.losses.Loss):
+    """KL(P || Q) between the target distribution P and the soft assignments Q (DEC).
+
+    Formula:
+
+    ```
+    L = mean_i sum_j p_ij log(p_ij / q_ij)
+    ```
+
+    With `target="given"` (the paper's way) `y_true` is P, computed over the whole dataset and
+    held fixed between updates (see `keras_cluster.callbacks.DECSelfTraining`). With
+    `target="batch"` `y_true` is ignored and P is computed from the batch's own Q (no gradient
+    flows through P).
+
+    Args:
+        target: `"given"` or `"batch"`.
+        reduction: as `keras.losses.Loss`.
+        name: loss name.
+        dtype: loss dtype.
+
+    Example:
+
+    >>> import numpy as np
+    >>> q = np.array([[0.7, 0.3], [0.2, 0.8]], dtype="float32")
+    >>> float(DECLoss()(target_distribution(q), q)) > 0
+    True
+
+    References:
+        Xie, Girshick & Farhadi, "Unsupervised Deep Embedding for Clustering Analysis", ICML 2016.
+    """
+
+    def __init__(self, target="given", reduction="sum_over_batch_size", name="dec_loss", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        if target not in ("given", "batch"):
+            raise ValueError(f"`target` should be 'given' or 'batch'. Received: target={target!r}")
+        self.target = target
+
+    def call(self, y_true, y_pred):
+        if self.target == "batch":
+            y_true = ops.stop_gradient(target_distribution(y_pred))
+        return dec_loss(y_true, y_pred)
+
+    def get_config(self):
+        config = super().get_config()
+        config["target"] = self.target
+        return config

@@ -1,0 +1,3 @@
+"""optimizers."""
+
+__all__ = []
