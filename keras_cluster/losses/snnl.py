@@ -1,0 +1,206 @@
+"""Soft Nearest Neighbor Loss (Frosst et al.), computed in log space."""
+
+import keras
+from keras import ops
+
+from keras_cluster.api_export import keras_cluster_export
+
+DISTANCES = ("cosine", "euclidean")
+
+
+def _check_temperature(temperature):
+    if isinstance(temperature, bool) or (
+        isinstance(temperature, (int, float)) and not temperature > 0
+    ):
+        raise ValueError(
+            f"`temperature` should be a positive number. Received: temperature={temperature!r}"
+        )
+
+
+def _check_distance(distance):
+    if distance not in DISTANCES:
+        raise ValueError(
+            f"`distance` should be one of {DISTANCES}. Received: distance={distance!r}"
+        )
+
+
+def pairwise_distances(features, distance="cosine"):
+    """All pairwise distances within a batch, shape `(n, n)`, clamped at 0.
+
+    `"cosine"`: `1 - <z_i, z_j> / (|z_i| |z_j|)`. `"euclidean"`: the *squared* Euclidean distance
+    `|z_i - z_j|^2`, computed as `|c_i|^2 + |c_j|^2 - 2 <c_i, c_j>` on the batch-centred codes
+    `c = z - mean(z)` (distances do not change, float32 cancellation shrinks with the norms).
+    One matmul either way. The diagonal is not forced to 0 here: callers mask it.
+
+    On GPUs TensorFlow runs float32 matmuls in TF32 unless
+    `tf.config.experimental.enable_tensor_float_32_execution(False)` is called; at low
+    temperature that rounding (about 1e-3 of |z|^2) shows in the loss.
+    """
+    _check_distance(distance)
+    if distance == "cosine":
+        squared_norm = ops.sum(ops.square(features), axis=1, keepdims=True)
+        unit = features * ops.rsqrt(ops.maximum(squared_norm, keras.config.epsilon() ** 2))
+        distances = 1.0 - ops.matmul(unit, ops.transpose(unit))
+    else:
+        centred = features - ops.mean(features, axis=0, keepdims=True)
+        squared_norm = ops.sum(ops.square(centred), axis=1)
+        gram = ops.matmul(centred, ops.transpose(centred))
+        distances = squared_norm[:, None] + squared_norm[None, :] - 2.0 * gram
+    return ops.maximum(distances, 0.0)
+
+
+def _masked_logsumexp(logits, mask):
+    """Row-wise log sum_{j: mask_ij} exp(logits_ij), and whether the row has any entry.
+
+    The shift is the row's own masked maximum, so every non-empty row has a term exp(0) = 1 and
+    can never underflow; empty rows give 0 (callers drop them) with finite gradients.
+    """
+    row_max = ops.max(ops.where(mask, logits, float("-inf")), axis=1, keepdims=True)
+    has_entry = ops.any(mask, axis=1)
+    shift = ops.stop_gradient(ops.where(has_entry[:, None], row_max, 0.0))
+    total = ops.sum(ops.exp(ops.where(mask, logits - shift, float("-inf"))), axis=1)
+    return ops.squeeze(shift, axis=1) + ops.log(ops.where(has_entry, total, 1.0)), has_entry
+
+
+def _flat_labels(labels, batch_size):
+    labels = ops.convert_to_tensor(labels)
+    if len(labels.shape) == 2 and labels.shape[-1] is not None and labels.shape[-1] > 1:
+        labels = ops.argmax(labels, axis=-1)
+    return ops.reshape(labels, (batch_size,))
+
+
+def soft_nearest_neighbor_rows(labels, features, temperature=1.0, distance="cosine", valid=None):
+    """Per-row SNNL terms and the mask of rows that take part in the mean.
+
+    See `soft_nearest_neighbor_loss`; this returns `(loss_i, row_valid)`, both of shape `(n,)`.
+    Rows that are not valid (no same-class neighbour, or `valid` False) hold 0.
+    """
+    _check_temperature(temperature)
+    features = ops.convert_to_tensor(features)
+    if features.dtype in ("float16", "bfloat16") or "int" in str(features.dtype):
+        features = ops.cast(features, "float32")
+    batch_size = ops.shape(features)[0]
+    features = ops.reshape(features, (batch_size, -1))
+    labels = _flat_labels(labels, batch_size)
+    temperature = ops.cast(temperature, features.dtype)
+
+    distances = pairwise_distances(features, distance)
+    logits = -distances / temperature
+    not_self = ops.logical_not(ops.cast(ops.eye(batch_size), "bool"))
+    neighbour = not_self
+    if valid is not None:
+        valid = ops.reshape(ops.cast(valid, "bool"), (batch_size,))
+        neighbour = ops.logical_and(neighbour, ops.logical_and(valid[:, None], valid[None, :]))
+    same_class = ops.logical_and(neighbour, ops.equal(labels[:, None], labels[None, :]))
+
+    log_all, _ = _masked_logsumexp(logits, neighbour)
+    log_same, row_valid = _masked_logsumexp(logits, same_class)
+    rows = ops.where(row_valid, log_all - log_same, 0.0)
+    return rows, row_valid
+
+
+@keras_cluster_export
+def soft_nearest_neighbor_loss(labels, features, temperature=1.0, distance="cosine", valid=None):
+    """Soft Nearest Neighbor Loss: how entangled the classes are in `features`.
+
+    Formula (log space, d = `distance`, T = `temperature`):
+
+    ```
+    loss_i = logsumexp_{j != i} (-d_ij / T) - logsumexp_{j != i, y_j = y_i} (-d_ij / T)
+    loss   = mean of loss_i over the rows i that have a same-class neighbour j != i
+    ```
+
+    Written with each row's own maximum as shift, so no row underflows at low temperature (the
+    exp/epsilon form becomes a constant with zero gradient there). The diagonal is masked
+    explicitly, distances are clamped at 0, and a row with no same-class neighbour in the batch is
+    left out of the mean instead of biasing it. Compiles with XLA (`jit_compile=True`).
+
+    Args:
+        labels: class labels, shape `(n,)` or `(n, 1)`, or one-hot `(n, c)`.
+        features: codes, shape `(n, ...)`; flattened to `(n, -1)`.
+        temperature: positive float, or a scalar tensor / `keras.Variable` (annealed or learned).
+        distance: `"cosine"` or `"euclidean"` (squared Euclidean, as Frosst et al.).
+        valid: optional boolean `(n,)`; rows that are False take no part at all (neither as
+            anchor nor as neighbour), e.g. unlabelled samples in a semi-supervised batch.
+
+    Returns:
+        Scalar loss (0 when no row has a same-class neighbour).
+
+    Example:
+
+    >>> import numpy as np
+    >>> z = np.array([[0.0, 1.0], [0.1, 1.0], [1.0, 0.0], [1.0, 0.1]], dtype="float32")
+    >>> float(soft_nearest_neighbor_loss([0, 0, 1, 1], z, temperature=0.1)) < 1e-3
+    True
+
+    References:
+        Frosst, Papernot & Hinton, "Analyzing and Improving Representations with the Soft
+        Nearest Neighbor Loss", ICML 2019. Salakhutdinov & Hinton, AISTATS 2007.
+    """
+    rows, row_valid = soft_nearest_neighbor_rows(labels, features, temperature, distance, valid)
+    count = ops.sum(ops.cast(row_valid, rows.dtype))
+    return ops.sum(rows) / ops.maximum(count, 1.0)
+
+
+@keras_cluster_export
+class SoftNearestNeighborLoss(keras.losses.Loss):
+    """Soft Nearest Neighbor Loss as a Keras loss: `y_true` = labels, `y_pred` = features.
+
+    Formula:
+
+    ```
+    loss = mean_i [logsumexp_{j != i}(-d_ij / T) - logsumexp_{j != i, y_j = y_i}(-d_ij / T)]
+    ```
+
+    over the rows with a same-class neighbour (see `soft_nearest_neighbor_loss`). The loss is
+    already a batch mean, so `sample_weight` scales it as a whole. The temperature lives in a
+    non-trainable `keras.Variable` (`self.temperature`), so
+    `keras_cluster.callbacks.TemperatureAnnealing` can anneal it during `fit`. To learn it, use
+    `keras_cluster.models.SoftNearestNeighborModel(learn_temperature=True)`.
+
+    Args:
+        temperature: positive float, initial temperature.
+        distance: `"cosine"` or `"euclidean"` (squared).
+        reduction, name, dtype: as `keras.losses.Loss`.
+
+    Example:
+
+    >>> import keras, numpy as np
+    >>> inputs = keras.Input((4,))
+    >>> model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    >>> model.compile("adam", SoftNearestNeighborLoss(temperature=0.5))
+    >>> x, y = np.random.rand(32, 4), np.arange(32) % 2
+    >>> _ = model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+
+    References:
+        Frosst, Papernot & Hinton, "Analyzing and Improving Representations with the Soft
+        Nearest Neighbor Loss", ICML 2019.
+    """
+
+    def __init__(
+        self,
+        temperature=1.0,
+        distance="cosine",
+        reduction="sum_over_batch_size",
+        name="soft_nearest_neighbor_loss",
+        dtype=None,
+    ):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        if not isinstance(temperature, (int, float)):
+            raise ValueError(
+                f"`temperature` should be a positive number. Received: temperature={temperature!r}"
+            )
+        _check_temperature(temperature)
+        _check_distance(distance)
+        self.distance = distance
+        self.temperature = keras.Variable(
+            float(temperature), trainable=False, dtype="float32", name="temperature"
+        )
+
+    def call(self, y_true, y_pred):
+        return soft_nearest_neighbor_loss(y_true, y_pred, self.temperature, self.distance)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(temperature=float(self.temperature.numpy()), distance=self.distance)
+        return config
