@@ -1,3 +1,6 @@
-"""estimators."""
+"""scikit-learn style estimators built on the Keras models of `keras_cluster.models`."""
 
-__all__ = []
+from keras_cluster.estimators.base import BaseDeepClusterer
+from keras_cluster.estimators.dec import DEC, IDEC
+
+__all__ = ["BaseDeepClusterer", "DEC", "IDEC"]

@@ -1,3 +1,13 @@
-"""models."""
+"""Keras model builders: the autoencoder and its pretraining, DEC and IDEC."""
 
-__all__ = []
+from keras_cluster.models.autoencoder import build_autoencoder, pretrain_autoencoder
+from keras_cluster.models.dec import build_dec_model, build_idec_model
+from keras_cluster.models.snnl import SoftNearestNeighborModel
+
+__all__ = [
+    "build_autoencoder",
+    "build_dec_model",
+    "build_idec_model",
+    "pretrain_autoencoder",
+    "SoftNearestNeighborModel",
+]

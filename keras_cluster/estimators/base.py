@@ -1,0 +1,103 @@
+"""scikit-learn face shared by the deep clustering estimators (DEC, IDEC, DCN, ...)."""
+
+import numbers
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+
+def validate_positive_int(name, value, minimum=1):
+    """Raise a ValueError naming `name` unless `value` is an integer >= `minimum`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"`{name}` should be an integer >= {minimum}. Received: {name}={value!r}")
+
+
+def validate_optimizer(name, value):
+    """Raise a ValueError naming `name` unless `value` is None or resolves to a Keras optimizer."""
+    if value is None:
+        return
+    try:
+        keras.optimizers.get(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"`{name}` should be a Keras optimizer or its name. Received: {name}={value!r}"
+        ) from error
+
+
+def fresh_optimizer(value, default):
+    """A new optimizer instance from `value` (identifier, config or instance) or `default()`."""
+    if value is None:
+        return default()
+    template = keras.optimizers.get(value)
+    return template.__class__.from_config(template.get_config())
+
+
+class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
+    """Shared scikit-learn API of the deep clustering estimators.
+
+    Subclasses implement `_fit(X)`, which sets `model_` (Keras model `X -> q` or, for hard
+    clusterers, `X -> distances`), `encoder_`, `autoencoder_` and `cluster_centers_`; this class
+    validates input, seeds, times the fit, and provides `predict`, `predict_proba`, `transform` and
+    `fit_predict`. Everything is built inside the active `tf.distribute` strategy's scope.
+    """
+
+    _predict_batch_size = 4096
+
+    def _validate_params(self):
+        validate_positive_int("n_clusters", self.n_clusters)
+        validate_positive_int("batch_size", self.batch_size)
+        if self.random_state is not None:
+            validate_positive_int("random_state", self.random_state, minimum=0)
+
+    def fit(self, X, y=None):
+        """Fit on `X` (array `(n_samples, n_features)`, finite); `y` is ignored."""
+        self._validate_params()
+        X = validate_data(self, X, dtype=[np.float32, np.float64], reset=True)
+        n_samples = X.shape[0]
+        if self.n_clusters > n_samples:
+            raise ValueError(
+                "`n_clusters` should be <= the number of samples. "
+                f"Received: n_clusters={self.n_clusters} with n_samples={n_samples}"
+            )
+        X = X.astype(np.float32, copy=False)
+        if self.random_state is not None:
+            keras.utils.set_random_seed(int(self.random_state))
+        start = time.perf_counter()
+        with tf.distribute.get_strategy().scope():
+            self._fit(X)
+        self.fit_time_ = time.perf_counter() - start
+        return self
+
+    def _fit(self, X):
+        raise NotImplementedError
+
+    def _validated(self, X):
+        check_is_fitted(self, "model_")
+        X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
+        return X.astype(np.float32, copy=False)
+
+    def predict_proba(self, X):
+        """Soft assignments q of each sample to each cluster, shape `(n_samples, n_clusters)`."""
+        X = self._validated(X)
+        return np.asarray(self.model_.predict(X, batch_size=self._predict_batch_size, verbose=0))
+
+    def predict(self, X):
+        """Hard cluster labels, `argmax_j q_ij`."""
+        return self.predict_proba(X).argmax(axis=1)
+
+    def transform(self, X):
+        """The embedding `z = encoder(X)`, shape `(n_samples, dims[-1])`."""
+        X = self._validated(X)
+        return np.asarray(self.encoder_.predict(X, batch_size=self._predict_batch_size, verbose=0))
+
+    def fit_predict(self, X, y=None):
+        """Fit on `X` and return `labels_`."""
+        return self.fit(X).labels_
+
+    def _log(self, message):
+        if self.verbose:
+            print(message, flush=True)
