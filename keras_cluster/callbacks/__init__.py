@@ -1,3 +1,5 @@
 """callbacks."""
 
-__all__ = []
+from keras_cluster.callbacks.temperature_annealing import TemperatureAnnealing
+
+__all__ = ["TemperatureAnnealing"]

@@ -1,0 +1,91 @@
+"""Anneal a temperature variable (Soft Nearest Neighbor Loss) by epoch."""
+
+import keras
+
+
+def _is_variable(value):
+    return isinstance(value, keras.Variable)
+
+
+class TemperatureAnnealing(keras.callbacks.Callback):
+    """Set a temperature variable to `initial_temperature / (1 + epoch)^rate` each epoch.
+
+    Formula (epoch counted from 0, so the first epoch runs at `initial_temperature`):
+
+    ```
+    T_epoch = initial_temperature / (1 + epoch) ** rate
+    ```
+
+    With the defaults this is the schedule of Agarap & Azcarraga, T = 1 / (1 + epoch)^0.55.
+    The temperature is written into a `keras.Variable`, so the compiled (and XLA) train step
+    reads the new value with no retracing. Which variable: `temperature` if given, else the model's
+    `temperature` attribute (`keras_cluster.models.SoftNearestNeighborModel`), else its
+    compiled loss's (`keras_cluster.losses.SoftNearestNeighborLoss`). A learnable temperature
+    cannot be annealed and raises. The current value is logged as `temperature`.
+
+    Args:
+        temperature: optional `keras.Variable` to write; found on the model when `None`.
+        initial_temperature: positive float, temperature of epoch 0.
+        rate: non-negative float, exponent of the decay.
+
+    Example:
+
+    ```python
+    model.compile("adam", keras_cluster.losses.SoftNearestNeighborLoss())
+    model.fit(x, y, epochs=50, callbacks=[TemperatureAnnealing()])
+    ```
+
+    References:
+        Agarap & Azcarraga, "Improving k-Means Clustering Performance with Disentangled Internal
+        Representations", IJCNN 2020.
+    """
+
+    def __init__(self, temperature=None, initial_temperature=1.0, rate=0.55):
+        super().__init__()
+        if temperature is not None and not _is_variable(temperature):
+            raise ValueError(
+                "`temperature` should be a `keras.Variable` or None. "
+                f"Received: temperature={temperature!r}"
+            )
+        if isinstance(initial_temperature, bool) or not (
+            isinstance(initial_temperature, (int, float)) and initial_temperature > 0
+        ):
+            raise ValueError(
+                "`initial_temperature` should be a positive number. "
+                f"Received: initial_temperature={initial_temperature!r}"
+            )
+        if isinstance(rate, bool) or not (isinstance(rate, (int, float)) and rate >= 0):
+            raise ValueError(f"`rate` should be a non-negative number. Received: rate={rate!r}")
+        self.temperature = temperature
+        self.initial_temperature = float(initial_temperature)
+        self.rate = float(rate)
+        self._target = None
+
+    def schedule(self, epoch):
+        """The temperature of `epoch` (a Python float)."""
+        return self.initial_temperature / (1.0 + epoch) ** self.rate
+
+    def _find_target(self):
+        if self.temperature is not None:
+            return self.temperature
+        candidates = [getattr(self.model, "temperature", None)]
+        candidates.append(getattr(getattr(self.model, "loss", None), "temperature", None))
+        for candidate in candidates:
+            if _is_variable(candidate):
+                return candidate
+        raise ValueError(
+            "TemperatureAnnealing found no temperature variable: pass `temperature=`, or train a "
+            "`SoftNearestNeighborModel` (not with `learn_temperature=True`) or a model compiled "
+            f"with `SoftNearestNeighborLoss`. Received: model={self.model!r} with "
+            f"temperature={candidates[0]!r}, loss={getattr(self.model, 'loss', None)!r}"
+        )
+
+    def on_train_begin(self, logs=None):
+        self._target = self._find_target()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._target.assign(self.schedule(epoch))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["temperature"] = float(keras.ops.convert_to_numpy(self._target))
