@@ -1,0 +1,167 @@
+import csv
+import json
+import re
+import runpy
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from keras_cluster import cli
+from keras_cluster.metrics import adjusted_rand_index, clustering_accuracy, normalized_mutual_info
+
+TINY_BUDGET = [
+    "--dims", "8,2",
+    "--pretrain-epochs", "1",
+    "--finetune-epochs", "1",
+    "--max-iter", "2",
+    "--update-interval", "1",
+    "--batch-size", "32",
+]  # fmt: skip
+
+
+@pytest.fixture
+def blobs(tmp_path, rng):
+    """Three separated blobs in [0, 1]^6, 90 samples, saved as .npy with labels as .csv."""
+    centers = rng.uniform(0.1, 0.9, size=(3, 6))
+    y = np.repeat(np.arange(3), 30)
+    X = np.clip(centers[y] + rng.normal(scale=0.03, size=(90, 6)), 0, 1).astype("float32")
+    np.save(tmp_path / "x.npy", X)
+    np.savetxt(tmp_path / "y.csv", y, fmt="%d", header="label", comments="")
+    return X, y
+
+
+def read_labels_csv(path):
+    with open(path) as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["index", "cluster"]
+    return np.array([[int(v) for v in row] for row in rows[1:]])
+
+
+def test_user_data_with_labels_plot_and_export(tmp_path, blobs, capsys):
+    _, y = blobs
+    out = tmp_path / "out"
+    argv = [str(tmp_path / "x.npy"), "--labels", str(tmp_path / "y.csv"), "--n-clusters", "3"]
+    argv += ["--out", str(out), "--export", "--plot-samples", "60", *TINY_BUDGET]
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "DEC on" in printed and "Pretraining" in printed  # progress is shown
+
+    rows = read_labels_csv(out / "labels.csv")
+    np.testing.assert_array_equal(rows[:, 0], np.arange(90))
+    labels = rows[:, 1]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["acc"] == pytest.approx(clustering_accuracy(y, labels))
+    assert summary["nmi"] == pytest.approx(normalized_mutual_info(y, labels))
+    assert summary["ari"] == pytest.approx(adjusted_rand_index(y, labels))
+    assert (
+        f"ACC {summary['acc']:.4f}  NMI {summary['nmi']:.4f}  ARI {summary['ari']:.4f}" in printed
+    )
+    assert "wall time" in printed and summary["wall_time_s"] >= summary["fit_time_s"] > 0
+    assert summary["cluster_sizes"] == np.bincount(labels, minlength=3).tolist()
+    assert (out / "embedding.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "saved_model" / "saved_model.pb").is_file()
+
+
+def test_no_arguments_clusters_the_digits_into_the_default_folder(tmp_path, monkeypatch, capsys):
+    from keras_cluster import datasets
+
+    X, y = datasets.load_digits()
+    monkeypatch.setattr(datasets, "load_digits", lambda: (X[:150], y[:150]))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["--quiet", "--no-plot", *TINY_BUDGET]) == 0
+    printed = capsys.readouterr().out
+    assert "Pretraining" not in printed  # --quiet: results only
+    assert "ACC " in printed and " NMI " in printed and " ARI " in printed
+    out = tmp_path / cli.DEFAULT_OUT
+    assert len(read_labels_csv(out / "labels.csv")) == 150
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["data"] == "digits" and summary["n_clusters"] == 10
+    assert not (out / "embedding.png").exists()
+
+
+@pytest.mark.slow
+def test_csv_with_header_is_scaled_and_idec_runs(tmp_path, blobs, capsys):
+    X, _ = blobs
+    np.savetxt(tmp_path / "x.csv", X * 100 - 50, delimiter=",", header="a,b,c,d,e,f", comments="")
+    out = tmp_path / "out"
+    argv = [str(tmp_path / "x.csv"), "--n-clusters", "3", "--method", "idec", "--out", str(out)]
+    assert cli.main([*argv, "--no-plot", "--quiet", *TINY_BUDGET]) == 0
+    printed = capsys.readouterr().out
+    assert "no labels given" in printed
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["method"] == "idec" and summary["data"].endswith("(minmax-scaled)")
+    assert "acc" not in summary and len(read_labels_csv(out / "labels.csv")) == 90
+
+
+def test_load_features_and_labels_from_csv_with_headers(tmp_path):
+    X = np.arange(12.0).reshape(4, 3)
+    np.savetxt(tmp_path / "x.csv", X, delimiter=",", header="a,b,c", comments="")
+    np.testing.assert_array_equal(cli.load_features(tmp_path / "x.csv"), X)
+    (tmp_path / "y.csv").write_text("label\n3\n1\n3\n2\n")
+    np.testing.assert_array_equal(cli.load_labels(tmp_path / "y.csv", 4), [3, 1, 3, 2])
+    (tmp_path / "names.txt").write_text("cat\ndog\ncat\nbird\n")
+    assert cli.load_labels(tmp_path / "names.txt", 4).tolist() == ["cat", "dog", "cat", "bird"]
+
+
+def test_scale_features_matches_numpy():
+    X = np.array([[0.0, 5.0, 2.0], [10.0, 5.0, 4.0], [5.0, 5.0, 3.0]])
+    scaled, name = cli.scale_features(X, "auto")
+    assert name == "minmax"
+    np.testing.assert_allclose(scaled, [[0, 0, 0], [1, 0, 1], [0.5, 0, 0.5]])
+    scaled, name = cli.scale_features(X, "standard")
+    np.testing.assert_allclose(scaled[:, 0], (X[:, 0] - 5.0) / np.std(X[:, 0]), rtol=1e-6)
+    assert cli.scale_features(X / 10.0, "auto")[1] == "none"
+
+
+@pytest.mark.parametrize(
+    "make_argv,message",
+    [
+        (lambda d: [str(d / "missing.npy")], "data file not found"),
+        (lambda d: [str(d / "x.txt")], "data file should end in .npy or .csv"),
+        (lambda d: [str(d / "x.npy"), "--n-clusters", "0"], "expected an integer >= 1"),
+        (lambda d: [str(d / "x.npy"), "--n-clusters", "91"], r"--n-clusters should be <= .*\(90\)"),
+        (lambda d: [str(d / "x.npy"), "--labels", str(d / "short.csv")], r"\(90\). Received: 2"),
+        (lambda d: [str(d / "nan.npy")], "should not contain NaN"),
+        (lambda d: [str(d / "flat.npy")], r"2-D array .*\(90,\)"),
+        (lambda d: ["--labels", str(d / "y.csv")], "--labels needs a DATA file"),
+        (lambda d: ["--method", "kmeans"], "invalid choice: 'kmeans'"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message(tmp_path, blobs, capsys, make_argv, message):
+    X, _ = blobs
+    (tmp_path / "x.txt").write_text("1,2\n")
+    np.savetxt(tmp_path / "short.csv", [0, 1], fmt="%d")
+    bad = X.copy()
+    bad[3, 2] = np.nan
+    np.save(tmp_path / "nan.npy", bad)
+    np.save(tmp_path / "flat.npy", X[:, 0])
+    assert cli.main(make_argv(tmp_path)) == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip(), "the error goes to stderr"
+    assert re.search(message, captured.err), captured.err
+    assert "Traceback" not in captured.err + captured.out
+
+
+def test_python_m_keras_cluster_help(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["keras_cluster", "--help"])
+    with pytest.raises(SystemExit) as info:
+        runpy.run_module("keras_cluster", run_name="__main__")
+    assert info.value.code == 0
+    assert "--n-clusters" in capsys.readouterr().out
+
+
+def test_console_script_help_in_a_subprocess():
+    script = Path(sys.executable).parent / "keras-cluster"
+    if not script.exists():
+        script = shutil.which("keras-cluster")
+    assert script, "the `keras-cluster` console script is not installed: pip install -e ."
+    result = subprocess.run(
+        [str(script), "--help"], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    for option in ("--n-clusters", "--method", "--out", "--export", "--quiet", "--labels"):
+        assert option in result.stdout
