@@ -1,0 +1,449 @@
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_cluster.callbacks import MuAdaptation
+from keras_cluster.optimizers import LevenbergMarquardt
+from keras_cluster.optimizers.levenberg_marquardt import (
+    damped_solve,
+    least_squares_terms,
+    output_jacobian,
+)
+
+HIDDEN = 3
+
+
+@pytest.fixture(autouse=True)
+def _float64():
+    """fit casts float NumPy inputs to floatx: make it float64 so float64 references apply."""
+    keras.backend.set_floatx("float64")
+    yield
+    keras.backend.set_floatx("float32")
+
+
+def tiny_data(n=8, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-2, 2, (n, 2))
+    y = (2.5 - x[:, :1]) ** 2 + 2.5 * (x[:, 1:] - x[:, :1] ** 2) ** 2
+    return x, y / 10.0
+
+
+def tiny_model(dtype="float64", outputs=1, seed=1):
+    rng = np.random.default_rng(seed)
+    model = keras.Sequential(
+        [
+            keras.Input((2,), dtype=dtype),
+            keras.layers.Dense(HIDDEN, "tanh", dtype=dtype),
+            keras.layers.Dense(outputs, dtype=dtype),
+        ]
+    )
+    model.set_weights([rng.normal(0, 0.7, w.shape) for w in model.get_weights()])
+    return model
+
+
+def numpy_net(theta, x):
+    """The 2-3(tanh)-1 network in float64 NumPy: outputs and their Jacobian (formula)."""
+    w1 = theta[:6].reshape(2, HIDDEN)
+    b1 = theta[6:9]
+    w2 = theta[9:12]
+    b2 = theta[12]
+    h = np.tanh(x @ w1 + b1)
+    out = h @ w2 + b2
+    dh = (1 - h**2) * w2  # d out / d pre-activation
+    jac = np.concatenate(
+        [(x[:, :, None] * dh[:, None, :]).reshape(len(x), -1), dh, h, np.ones((len(x), 1))],
+        axis=1,
+    )
+    return out, jac
+
+
+def numpy_lm_ladder(theta, x, y, mu, attempts=10, learning_rate=1.0):
+    """Levenberg-Marquardt with the tutorial's rule, from the formula (mean squared error)."""
+    n = len(x)
+    out, jac = numpy_net(theta, x)
+    r = (out - y[:, 0]) / np.sqrt(n)
+    j = jac / np.sqrt(n)
+    loss = np.sum(r**2)
+    a, g = j.T @ j, j.T @ r
+    for k in range(attempts):
+        delta = np.linalg.solve(a + mu * np.eye(len(theta)), g)
+        trial = theta - learning_rate * delta
+        trial_loss = np.mean((numpy_net(trial, x)[0] - y[:, 0]) ** 2)
+        if trial_loss < loss:
+            return trial, mu / 10.0, k
+        mu *= 10.0
+    return theta, mu, attempts
+
+
+def flat_weights(model):
+    return np.concatenate([w.ravel() for w in model.get_weights()])
+
+
+def fit_steps(model, x, y, optimizer, epochs=1, **fit_kwargs):
+    model.compile(optimizer=optimizer, loss="mse")
+    return model.fit(
+        x,
+        y,
+        batch_size=len(x),
+        epochs=epochs,
+        shuffle=False,
+        callbacks=[MuAdaptation(verbose=0)] + fit_kwargs.pop("callbacks", []),
+        verbose=0,
+        **fit_kwargs,
+    )
+
+
+def test_one_step_matches_numpy_reference_and_golden_values():
+    x, y = tiny_data(n=20)
+    model = tiny_model()
+    theta0 = flat_weights(model)
+    history = fit_steps(model, x, y, LevenbergMarquardt())
+    expected, expected_mu, attempts = numpy_lm_ladder(theta0, x, y, 1e-3)
+    assert attempts == 1  # mu = 1e-3 is rejected, 1e-2 accepted, then mu = 1e-2 / 10
+    np.testing.assert_allclose(flat_weights(model), expected, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(float(model.optimizer.mu), expected_mu, rtol=1e-12)
+    np.testing.assert_allclose(history.history["mu"][0], expected_mu, rtol=1e-12)
+    # Golden values of the float64 NumPy reference above.
+    np.testing.assert_allclose(expected[:3], [-1.11501061, 0.65664675, -0.9536101], rtol=1e-7)
+    np.testing.assert_allclose(np.mean((numpy_net(theta0, x)[0] - y[:, 0]) ** 2), 12.285776738877)
+    np.testing.assert_allclose(np.mean((numpy_net(expected, x)[0] - y[:, 0]) ** 2), 9.5155595505)
+    np.testing.assert_allclose(history.history["loss"][0], 12.285776738877, rtol=1e-9)
+
+
+def test_five_steps_track_numpy_reference():
+    x, y = tiny_data(n=40)
+    model = tiny_model()
+    theta, mu = flat_weights(model), 1e-3
+    fit_steps(model, x, y, LevenbergMarquardt(), epochs=5)
+    for _ in range(5):
+        theta, mu, _ = numpy_lm_ladder(theta, x, y, mu)
+    np.testing.assert_allclose(flat_weights(model), theta, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(float(model.optimizer.mu), mu, rtol=1e-12)
+
+
+def test_rejected_trials_raise_mu_until_one_is_accepted():
+    x, y = tiny_data(n=40)
+    model = tiny_model()
+    theta0 = flat_weights(model)
+    fit_steps(model, x, y, LevenbergMarquardt(learning_rate=30.0))
+    expected, expected_mu, attempts = numpy_lm_ladder(theta0, x, y, 1e-3, learning_rate=30.0)
+    assert 0 < attempts < 10
+    np.testing.assert_allclose(flat_weights(model), expected, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(float(model.optimizer.mu), expected_mu, rtol=1e-12)
+
+
+def test_all_trials_rejected_keeps_weights_and_stops_at_mu_max(capsys):
+    x, y = tiny_data(n=40)
+    model = tiny_model()
+    theta0 = flat_weights(model)
+    optimizer = LevenbergMarquardt(learning_rate=1e6, max_attempts=2, mu=1e-3, mu_max=1e3)
+    history = fit_steps(model, x, y, optimizer, epochs=10)
+    callback_output = capsys.readouterr().out
+    np.testing.assert_array_equal(flat_weights(model), theta0)
+    # 1e-3 -> trials 1e-3, 1e-2 fail -> 1e-1 -> trials 1e-1, 1 fail -> 10 -> ... -> 1e3 (max).
+    np.testing.assert_allclose(history.history["mu"], [1e-1, 1e1, 1e3], rtol=1e-12)
+    assert len(history.history["loss"]) == 3
+    assert "maximum mu reached" not in callback_output  # verbose=0
+
+
+def test_mu_max_message(capsys):
+    x, y = tiny_data(n=40)
+    model = tiny_model()
+    model.compile(optimizer=LevenbergMarquardt(learning_rate=1e6, mu_max=1.0), loss="mse")
+    model.fit(x, y, batch_size=40, epochs=5, callbacks=[MuAdaptation()], verbose=0)
+    assert "maximum mu reached" in capsys.readouterr().out
+
+
+def test_nielsen_rule_matches_gain_ratio_formula():
+    x, y = tiny_data(n=40)
+    model = tiny_model()
+    theta0 = flat_weights(model)
+    fit_steps(model, x, y, LevenbergMarquardt(mu=1e-2, mu_rule="nielsen"))
+    out, jac = numpy_net(theta0, x)
+    r, j = (out - y[:, 0]) / np.sqrt(40), jac / np.sqrt(40)
+    delta = np.linalg.solve(j.T @ j + 1e-2 * np.eye(13), j.T @ r)
+    new_loss = np.mean((numpy_net(theta0 - delta, x)[0] - y[:, 0]) ** 2)
+    rho = (np.sum(r**2) - new_loss) / (delta @ (j.T @ r) + 1e-2 * delta @ delta)
+    assert rho > 0
+    np.testing.assert_allclose(flat_weights(model), theta0 - delta, rtol=1e-8, atol=1e-10)
+    expected_mu = 1e-2 * max(1 / 3, 1 - (2 * rho - 1) ** 3)
+    np.testing.assert_allclose(float(model.optimizer.mu), expected_mu, rtol=1e-8)
+
+
+def test_marquardt_damping_scales_by_diagonal():
+    x, y = tiny_data(n=40)
+    model = tiny_model()
+    theta0 = flat_weights(model)
+    fit_steps(model, x, y, LevenbergMarquardt(damping="marquardt", mu=0.1))
+    out, jac = numpy_net(theta0, x)
+    r, j = (out - y[:, 0]) / np.sqrt(40), jac / np.sqrt(40)
+    a = j.T @ j
+    delta = np.linalg.solve(a + 0.1 * np.diag(np.diag(a)), j.T @ r)
+    np.testing.assert_allclose(flat_weights(model), theta0 - delta, rtol=1e-8, atol=1e-10)
+
+
+def test_dual_form_when_fewer_rows_than_weights_matches_primal_formula():
+    x, y = tiny_data(n=4)
+    model = tiny_model()
+    theta0 = flat_weights(model)
+    fit_steps(model, x, y, LevenbergMarquardt(mu=0.5))
+    expected, expected_mu, _ = numpy_lm_ladder(theta0, x, y, 0.5)
+    np.testing.assert_allclose(flat_weights(model), expected, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(float(model.optimizer.mu), expected_mu, rtol=1e-12)
+
+
+def test_jacobian_matches_finite_differences():
+    x, _ = tiny_data(n=5)
+    model = tiny_model(outputs=2)
+    weights = [tf.convert_to_tensor(v.value) for v in model.trainable_variables]
+    jacobian = output_jacobian(model, weights, [], tf.constant(x)).numpy()
+    theta = flat_weights(model)
+    sizes = [int(np.prod(w.shape)) for w in model.get_weights()]
+
+    shapes = [w.shape for w in model.get_weights()]
+
+    def outputs(t):
+        pieces = np.split(t, np.cumsum(sizes)[:-1])
+        model.set_weights([p.reshape(shape) for p, shape in zip(pieces, shapes, strict=True)])
+        return np.asarray(model(x))
+
+    eps = 1e-6
+    columns = [
+        (outputs(theta + eps * e) - outputs(theta - eps * e)) / (2 * eps)
+        for e in np.eye(len(theta))
+    ]
+    np.testing.assert_allclose(jacobian, np.stack(columns, axis=-1), atol=1e-8)
+
+
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum"])
+def test_residuals_reproduce_compiled_loss_with_weights(reduction):
+    inputs = keras.Input((2,))
+    a = keras.layers.Dense(3, name="a")(inputs)
+    b = keras.layers.Dense(2, name="b")(inputs)
+    model = keras.Model(inputs, [a, b])
+    model.compile(
+        loss=[keras.losses.MeanSquaredError(reduction=reduction)] * 2, loss_weights=[0.3, 2.0]
+    )
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(6, 2))
+    y = [rng.normal(size=(6, 3)), rng.normal(size=(6, 2))]
+    weight = rng.uniform(0.5, 2.0, 6)
+    y_pred = model(x)
+    expected = float(model.compute_loss(x, y, y_pred, weight))
+    sqrt_coef, targets = least_squares_terms(model, y_pred, y, weight)
+    flat = np.concatenate([np.asarray(t) for t in y_pred], axis=1)
+    residuals = np.asarray(sqrt_coef) * (flat - np.asarray(targets))
+    np.testing.assert_allclose(np.sum(residuals**2), expected, rtol=1e-6)
+
+
+def test_damped_solve_cholesky_and_pseudo_inverse_fallback():
+    rng = np.random.default_rng(0)
+    j = rng.normal(size=(3, 5))
+    a = j.T @ j  # rank 3: singular
+    g = a @ rng.normal(size=5)
+    mus = np.array([0.0, 1e-2, 1.0])
+    solved = damped_solve(tf.constant(a), tf.constant(g), tf.constant(mus)).numpy()
+    np.testing.assert_allclose(solved[0], np.linalg.pinv(a) @ g, rtol=1e-6, atol=1e-8)
+    for mu, row in zip(mus[1:], solved[1:], strict=True):
+        np.testing.assert_allclose(row, np.linalg.solve(a + mu * np.eye(5), g), rtol=1e-6)
+    spd = a + np.eye(5)
+    solved = damped_solve(tf.constant(spd), tf.constant(g), tf.constant(mus)).numpy()
+    for mu, row in zip(mus, solved, strict=True):
+        np.testing.assert_allclose(row, np.linalg.solve(spd + mu * np.eye(5), g), rtol=1e-10)
+
+
+def test_non_finite_trial_is_rejected_and_weights_stay_finite():
+    x, y = tiny_data(n=40)
+    model = keras.Sequential(
+        [keras.Input((2,)), keras.layers.Dense(3, "exponential"), keras.layers.Dense(1)]
+    )
+    model.compile(optimizer=LevenbergMarquardt(learning_rate=1e8, max_attempts=3), loss="mse")
+    before = flat_weights(model)
+    model.fit(x, y, batch_size=40, epochs=2, callbacks=[MuAdaptation(verbose=0)], verbose=0)
+    assert np.all(np.isfinite(flat_weights(model)))
+    np.testing.assert_array_equal(flat_weights(model), before)
+
+
+def test_float32_model_trains():
+    x, y = tiny_data(n=64)
+    model = tiny_model(dtype="float32")
+    history = fit_steps(model, x.astype("float32"), y.astype("float32"), LevenbergMarquardt(), 10)
+    assert history.history["loss"][-1] < 0.1 * history.history["loss"][0]
+    assert model.optimizer.mu.dtype == "float64"
+
+
+def fit_small_batches(jit_compile=False, steps_per_execution=1):
+    x, y = tiny_data(n=16)
+    model = tiny_model()
+    model.compile(
+        optimizer=LevenbergMarquardt(),
+        loss="mse",
+        jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution,
+    )
+    model.fit(
+        x, y, batch_size=4, epochs=2, shuffle=False, callbacks=[MuAdaptation(verbose=0)], verbose=0
+    )
+    return flat_weights(model), float(model.optimizer.mu)
+
+
+def test_steps_per_execution_matches_one_step_per_call():
+    weights, mu = fit_small_batches()
+    keras.backend.clear_session()
+    weights_4, mu_4 = fit_small_batches(steps_per_execution=4)
+    np.testing.assert_allclose(weights_4, weights, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(mu_4, mu, rtol=1e-12)
+
+
+@pytest.mark.slow
+def test_jit_compile_matches_plain_fit():
+    weights, mu = fit_small_batches()
+    keras.backend.clear_session()
+    weights_xla, mu_xla = fit_small_batches(jit_compile=True)
+    np.testing.assert_allclose(weights_xla, weights, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(mu_xla, mu, rtol=1e-12)
+
+
+def test_unsupported_loss_raises():
+    x, y = tiny_data()
+    model = tiny_model()
+    model.compile(optimizer=LevenbergMarquardt(), loss="mae")
+    with pytest.raises(ValueError, match="mean squared error"):
+        model.fit(x, y, epochs=1, callbacks=[MuAdaptation()], verbose=0)
+
+
+def test_regularised_model_raises():
+    x, y = tiny_data()
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, kernel_regularizer="l2")])
+    model.compile(optimizer=LevenbergMarquardt(), loss="mse")
+    with pytest.raises(ValueError, match="regularisation"):
+        model.fit(x, y, epochs=1, callbacks=[MuAdaptation()], verbose=0)
+
+
+def test_fit_without_callback_raises_naming_it():
+    x, y = tiny_data()
+    model = tiny_model()
+    model.compile(optimizer=LevenbergMarquardt(), loss="mse")
+    before = flat_weights(model)
+    with pytest.raises(ValueError, match="MuAdaptation"):
+        model.fit(x, y, epochs=1, verbose=0)
+    np.testing.assert_array_equal(flat_weights(model), before)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"learning_rate": 0.0}, "learning_rate"),
+        ({"mu": -1.0}, "mu"),
+        ({"mu_max": 1e-12}, "mu_max"),
+        ({"mu_increase": 1.0}, "mu_increase"),
+        ({"mu_decrease": 0.5}, "mu_decrease"),
+        ({"max_attempts": 0}, "max_attempts"),
+        ({"mu_rule": "adam"}, "mu_rule"),
+        ({"damping": "fletcher"}, "damping"),
+        ({"curvature": "fisher"}, "curvature"),
+        ({"mu": 0.0}, "mu"),
+        ({"clipnorm": 1.0}, "clipnorm"),
+        ({"weight_decay": 0.1}, "weight_decay"),
+    ],
+)
+def test_invalid_arguments_raise(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        LevenbergMarquardt(**kwargs)
+
+
+def test_config_round_trip():
+    optimizer = LevenbergMarquardt(
+        learning_rate=0.5, mu=0.1, mu_rule="nielsen", damping="marquardt", max_attempts=4
+    )
+    config = optimizer.get_config()
+    restored = LevenbergMarquardt.from_config(config)
+    assert restored.get_config() == config
+    serialized = keras.optimizers.serialize(optimizer)
+    assert type(keras.optimizers.deserialize(serialized)) is LevenbergMarquardt
+
+
+def test_keras_file_round_trip_restores_mu(tmp_path):
+    x, y = tiny_data(n=40)
+    model = tiny_model()
+    fit_steps(model, x, y, LevenbergMarquardt(mu_rule="nielsen"), epochs=3)
+    path = tmp_path / "lm.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded.optimizer, LevenbergMarquardt)
+    assert loaded.optimizer.get_config() == model.optimizer.get_config()
+    np.testing.assert_allclose(float(loaded.optimizer.mu), float(model.optimizer.mu), rtol=0)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    fit_steps_loaded = loaded.fit(
+        x, y, batch_size=40, epochs=1, callbacks=[MuAdaptation(verbose=0)], verbose=0
+    )
+    model.fit(x, y, batch_size=40, epochs=1, callbacks=[MuAdaptation(verbose=0)], verbose=0)
+    np.testing.assert_allclose(fit_steps_loaded.history["mu"], float(model.optimizer.mu))
+    np.testing.assert_allclose(flat_weights(loaded), flat_weights(model), rtol=1e-10)
+
+
+MIRRORED_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras
+    from keras_cluster.callbacks import MuAdaptation
+    from keras_cluster.optimizers import LevenbergMarquardt
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-2, 2, (64, 2))
+    y = (2.5 - x[:, :1]) ** 2 + 2.5 * (x[:, 1:] - x[:, :1] ** 2) ** 2
+    initial = None
+
+    def run(strategy):
+        global initial
+        with strategy.scope():
+            keras.utils.set_random_seed(0)
+            model = keras.Sequential([keras.Input((2,), dtype="float64"),
+                                      keras.layers.Dense(4, "tanh", dtype="float64"),
+                                      keras.layers.Dense(1, dtype="float64")])
+            if initial is None:
+                initial = model.get_weights()
+            model.set_weights(initial)
+            model.compile(optimizer=LevenbergMarquardt(mu_rule=sys.argv[1]), loss="mse")
+        history = model.fit(x, y, batch_size=64, epochs=3, shuffle=False, verbose=0,
+                            callbacks=[MuAdaptation(verbose=0)])
+        weights = np.concatenate([w.ravel() for w in model.get_weights()])
+        return weights, history.history["mu"], history.history["loss"]
+
+    single = run(tf.distribute.get_strategy())
+    mirrored = run(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
+    print(json.dumps({"single": [np.asarray(v).tolist() for v in single],
+                      "mirrored": [np.asarray(v).tolist() for v in mirrored]}))
+    """
+)
+
+
+@pytest.mark.parametrize("mu_rule", ["tutorial"])
+def test_mirrored_strategy_step_equals_single_device(tmp_path, mu_rule):
+    script = tmp_path / "mirrored.py"
+    script.write_text(MIRRORED_SCRIPT)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+    result = subprocess.run(
+        [sys.executable, str(script), mu_rule],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    for single, mirrored in zip(out["single"], out["mirrored"], strict=True):
+        np.testing.assert_allclose(mirrored, single, rtol=1e-6, atol=1e-12)
+    assert out["single"][2][-1] < out["single"][2][0]
