@@ -1,5 +1,6 @@
 """Keras layers."""
 
+from keras_cluster.layers.centroid_distances import CentroidDistances
 from keras_cluster.layers.clustering import ClusteringLayer, soft_assignment
 
-__all__ = ["ClusteringLayer", "soft_assignment"]
+__all__ = ["CentroidDistances", "ClusteringLayer", "soft_assignment"]

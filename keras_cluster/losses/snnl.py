@@ -49,17 +49,50 @@ def pairwise_distances(features, distance="cosine"):
     return ops.maximum(distances, 0.0)
 
 
-def _masked_logsumexp(logits, mask):
-    """Row-wise log sum_{j: mask_ij} exp(logits_ij), and whether the row has any entry.
+def _row_max(logits, mask):
+    """Each row's maximum over `mask` (held constant: a shift), 0 for rows with no entry."""
+    row_max = ops.max(ops.where(mask, logits, float("-inf")), axis=1)
+    return ops.stop_gradient(ops.where(ops.any(mask, axis=1), row_max, 0.0))
 
-    The shift is the row's own masked maximum, so every non-empty row has a term exp(0) = 1 and
-    can never underflow; empty rows give 0 (callers drop them) with finite gradients.
+
+def _snnl_rows_from_logits(logits, same, other):
+    """Per-row SNNL `log sum_{neighbours} exp - log sum_{same class} exp`, with its gradient.
+
+    `same` and `other` are the disjoint masks of same-class and other-class neighbours. Each set
+    is shifted by its own row maximum, so a non-empty set holds a term exp(0) = 1 and never
+    underflows, whatever the temperature; one `exp` serves both sets. The loss is
+    `softplus(log_other - log_same)`, exact even when it is tiny. The gradient is the closed form
+    `d loss_i / d logit_ij = softmax_neighbours(logits_i)_j - softmax_same(logits_i)_j`, one
+    elementwise pass instead of differentiating through the masks. Rows with no same-class or no
+    other-class neighbour give 0 and a zero gradient.
     """
-    row_max = ops.max(ops.where(mask, logits, float("-inf")), axis=1, keepdims=True)
-    has_entry = ops.any(mask, axis=1)
-    shift = ops.stop_gradient(ops.where(has_entry[:, None], row_max, 0.0))
-    total = ops.sum(ops.exp(ops.where(mask, logits - shift, float("-inf"))), axis=1)
-    return ops.squeeze(shift, axis=1) + ops.log(ops.where(has_entry, total, 1.0)), has_entry
+    active = ops.logical_or(same, other)
+    shift_same, shift_other = _row_max(logits, same), _row_max(logits, other)
+    shift = ops.where(same, shift_same[:, None], shift_other[:, None])
+
+    @ops.custom_gradient
+    def rows_of(logits):
+        terms = ops.exp(ops.where(active, logits - shift, float("-inf")))
+        sum_same = ops.sum(ops.where(same, terms, 0.0), axis=1)
+        sum_other = ops.sum(ops.where(other, terms, 0.0), axis=1)
+        has_both = ops.logical_and(sum_same > 0, sum_other > 0)
+        sum_same = ops.where(has_both, sum_same, 1.0)
+        log_same = shift_same + ops.log(sum_same)
+        log_other = shift_other + ops.log(ops.where(has_both, sum_other, 1.0))
+        rows = ops.where(has_both, ops.softplus(log_other - log_same), 0.0)
+        log_all = log_same + rows
+
+        def grad(*args, upstream=None):
+            if upstream is None:
+                (upstream,) = args
+            weight = ops.where(has_both, upstream, 0.0)[:, None]
+            to_all = ops.exp(shift - log_all[:, None])
+            to_same = ops.where(same, 1.0 / sum_same[:, None], 0.0)
+            return weight * terms * (to_all - to_same)
+
+        return rows, grad
+
+    return rows_of(logits), ops.any(same, axis=1)
 
 
 def _flat_labels(labels, batch_size):
@@ -91,11 +124,11 @@ def soft_nearest_neighbor_rows(labels, features, temperature=1.0, distance="cosi
     if valid is not None:
         valid = ops.reshape(ops.cast(valid, "bool"), (batch_size,))
         neighbour = ops.logical_and(neighbour, ops.logical_and(valid[:, None], valid[None, :]))
-    same_class = ops.logical_and(neighbour, ops.equal(labels[:, None], labels[None, :]))
+    same_label = ops.equal(labels[:, None], labels[None, :])
+    same_class = ops.logical_and(neighbour, same_label)
+    other_class = ops.logical_and(neighbour, ops.logical_not(same_label))
 
-    log_all, _ = _masked_logsumexp(logits, neighbour)
-    log_same, row_valid = _masked_logsumexp(logits, same_class)
-    rows = ops.where(row_valid, log_all - log_same, 0.0)
+    rows, row_valid = _snnl_rows_from_logits(logits, same_class, other_class)
     return rows, row_valid
 
 

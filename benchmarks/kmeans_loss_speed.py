@@ -1,0 +1,92 @@
+"""k-means loss forward + backward: `kmeans_loss` against the forum's (n, k, d) broadcast form.
+
+Both are differentiated with respect to the codes and the centroids and compiled the same way
+(tf.function with XLA; without XLA too, except the large shape's broadcast form, which needs
+several n x k x d float32 tensors (2 GiB each) unless `--graph-large` is given).
+
+    nice -n 5 python benchmarks/kmeans_loss_speed.py [--repeats 10] [--graph-large]
+"""
+
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from keras_cluster.losses import kmeans_loss  # noqa: E402
+
+SHAPES = ((65_536, 256, 32), (2_000, 10, 10))
+
+
+def kmeans_broadcast(embeddings, centroids):
+    """The forum form: the full (n, k, d) difference tensor, then min over k."""
+    difference = embeddings[:, None, :] - centroids[None, :, :]
+    return tf.reduce_mean(tf.reduce_min(tf.reduce_sum(tf.square(difference), axis=-1), axis=1))
+
+
+def step(loss_fn, jit):
+    @tf.function(jit_compile=jit)
+    def run(embeddings, centroids):
+        with tf.GradientTape() as tape:
+            tape.watch([embeddings, centroids])
+            loss = loss_fn(embeddings, centroids)
+        return loss, tape.gradient(loss, [embeddings, centroids])
+
+    return run
+
+
+def interleaved(functions, args, repeats):
+    """Run the functions alternately (shared CPU: both see the same load); median and min times."""
+    results = [fn(*args) for fn in functions]
+    times = [[] for _ in functions]
+    for _ in range(repeats):
+        for fn, record in zip(functions, times, strict=True):
+            start = time.perf_counter()
+            _, grads = fn(*args)
+            grads[1].numpy()
+            record.append(time.perf_counter() - start)
+    return [
+        (statistics.median(record), min(record), float(loss), grads)
+        for record, (loss, grads) in zip(times, results, strict=True)
+    ]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--graph-large", action="store_true")
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    print(
+        f"{'n':>7} {'k':>4} {'d':>3} {'XLA':>5} | {'ours ms':>8} {'forum ms':>9} "
+        f"{'ratio(median)':>13} {'ratio(min)':>10} | {'rel. loss diff':>14} {'rel. grad diff':>14}"
+    )
+    for n, k, d in SHAPES:
+        centroids = tf.constant(rng.normal(size=(k, d)).astype("float32") * 3)
+        labels = rng.integers(0, k, size=n)
+        noise = rng.normal(size=(n, d)).astype("float32")
+        embeddings = tf.constant(centroids.numpy()[labels] + noise)
+        for jit in (True, False):
+            if not jit and n * k * d > 2**26 and not args.graph_large:
+                print(f"{n:>7} {k:>4} {d:>3} {str(jit):>5} | skipped (use --graph-large)")
+                continue
+            functions = [step(kmeans_loss, jit), step(kmeans_broadcast, jit)]
+            ours, forum = interleaved(functions, (embeddings, centroids), args.repeats)
+            loss_diff = abs(ours[2] - forum[2]) / abs(forum[2])
+            grad_diff = max(
+                float(tf.norm(tf.convert_to_tensor(a) - tf.convert_to_tensor(b)) / tf.norm(b))
+                for a, b in zip(ours[3], forum[3], strict=True)
+            )
+            print(
+                f"{n:>7} {k:>4} {d:>3} {str(jit):>5} | {1e3 * ours[0]:8.2f} {1e3 * forum[0]:9.2f} "
+                f"{ours[0] / forum[0]:13.3f} {ours[1] / forum[1]:10.3f} | "
+                f"{loss_diff:14.2e} {grad_diff:14.2e}"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""SNNL forward + backward: keras_cluster's log-space loss against the exp/epsilon formula.
+
+The exp/epsilon formula is written here from its description (exp(-d/T), a division guarded by
+epsilon, log(epsilon + ...)); it is the published tutorial's approach, not its code. Both get the
+same pairwise distances and are compiled the same way (tf.function, with and without XLA).
+
+    nice -n 5 python benchmarks/snnl_speed.py [--batch 2048] [--width 128] [--repeats 20]
+"""
+
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from keras_cluster.losses import soft_nearest_neighbor_loss  # noqa: E402
+from keras_cluster.losses.snnl import pairwise_distances  # noqa: E402
+
+EPSILON = 1e-5
+
+
+def snnl_exp_epsilon(labels, features, temperature, distance):
+    """Tutorial-style SNNL: probabilities exp(-d/T) / (eps + row sum), then log(eps + sum)."""
+    n = tf.shape(features)[0]
+    kernel = tf.exp(-pairwise_distances(features, distance) / temperature)
+    kernel = kernel - tf.eye(n) * kernel
+    pick = kernel / (EPSILON + tf.reduce_sum(kernel, axis=1, keepdims=True))
+    same = tf.cast(tf.equal(labels[:, None], labels[None, :]), features.dtype)
+    return -tf.reduce_mean(tf.math.log(EPSILON + tf.reduce_sum(pick * same, axis=1)))
+
+
+def step(loss_fn, distance, jit):
+    @tf.function(jit_compile=jit)
+    def run(labels, features, temperature):
+        with tf.GradientTape() as tape:
+            tape.watch(features)
+            loss = loss_fn(labels, features, temperature, distance)
+        return loss, tape.gradient(loss, features)
+
+    return run
+
+
+def interleaved(functions, args, repeats):
+    """Run the functions alternately (shared CPU: both see the same load); median and min times."""
+    results = [fn(*args) for fn in functions]
+    times = [[] for _ in functions]
+    for _ in range(repeats):
+        for fn, record in zip(functions, times, strict=True):
+            start = time.perf_counter()
+            _, grad = fn(*args)
+            grad.numpy()
+            record.append(time.perf_counter() - start)
+    return [
+        (statistics.median(record), min(record), float(loss), float(tf.norm(grad)))
+        for record, (loss, grad) in zip(times, results, strict=True)
+    ]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=2048)
+    parser.add_argument("--width", type=int, default=128)
+    parser.add_argument("--classes", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=20)
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    labels = tf.constant(rng.integers(0, args.classes, size=args.batch))
+    features = tf.constant(rng.normal(size=(args.batch, args.width)).astype("float32"))
+    devices = [device.name for device in tf.config.list_physical_devices()]
+    print(f"batch {args.batch}, width {args.width}, {args.classes} classes, {devices}")
+    print(
+        f"{'distance':>9} {'T':>5} {'XLA':>5} | {'ours ms':>8} {'exp/eps ms':>10} "
+        f"{'ratio(median)':>13} {'ratio(min)':>10} | {'ours loss':>10} {'exp/eps loss':>12} | "
+        f"{'ours |grad|':>11} {'exp/eps |grad|':>14}"
+    )
+    for distance in ("cosine", "euclidean"):
+        for temperature in (0.5, 0.01):
+            t = tf.constant(temperature)
+            for jit in (True, False):
+                functions = [
+                    step(soft_nearest_neighbor_loss, distance, jit),
+                    step(snnl_exp_epsilon, distance, jit),
+                ]
+                ours, base = interleaved(functions, (labels, features, t), args.repeats)
+                print(
+                    f"{distance:>9} {temperature:>5} {str(jit):>5} | {1e3 * ours[0]:8.1f} "
+                    f"{1e3 * base[0]:10.1f} {ours[0] / base[0]:13.2f} {ours[1] / base[1]:10.2f} | "
+                    f"{ours[2]:10.4f} {base[2]:12.4f} | {ours[3]:11.3e} {base[3]:14.3e}"
+                )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""scikit-learn style DCN estimator on top of `keras_cluster.models.DeepClusteringNetwork`."""
+
+import keras
+import numpy as np
+from sklearn.cluster import KMeans
+
+from keras_cluster.estimators.base import (
+    BaseDeepClusterer,
+    fresh_optimizer,
+    validate_optimizer,
+    validate_positive_int,
+)
+from keras_cluster.estimators.hard_clustering import NearestCentroidMixin
+from keras_cluster.models.autoencoder import (
+    DEFAULT_DIMS,
+    PRETRAIN_METHODS,
+    build_autoencoder,
+    pretrain_autoencoder,
+)
+from keras_cluster.models.dcn import CENTROID_UPDATES, DeepClusteringNetwork
+
+
+class DCN(NearestCentroidMixin, BaseDeepClusterer):
+    """Deep Clustering Network (Yang et al. 2017) with a scikit-learn API.
+
+    1. Pretrain the autoencoder `X-dims-X` (layer-wise denoising + end to end, or end to end).
+    2. k-means (`n_init=kmeans_n_init`) on the embedding initialises the centroids.
+    3. `epochs` of `model.fit` on the paper's per-sample objective
+
+       ```
+       L_i = |x_i - x_hat_i|^2 + clustering_weight * min_k |z_i - mu_k|^2  (+ L2 penalty)
+       ```
+
+       (squared error summed over features; `clustering_weight` is the paper's lambda / 2), the
+       centroids moved by per-cluster counts starting at `initial_count` (`"count"`, the paper)
+       or by the optimizer (`"sgd"`).
+
+    L2 regularisation the Keras way: `l2 > 0` puts `keras.regularizers.L2(l2)` on every kernel
+    of the autoencoder (the penalty is part of the training loss), or pass
+    `optimizer=keras.optimizers.AdamW(weight_decay=...)` for decoupled weight decay.
+
+    DCN is a hard clusterer: `predict` gives the nearest centroid, `model_` (and `distances`)
+    maps `X` to the squared distances to the centroids, and there is no `predict_proba`.
+
+    Args:
+        n_clusters: number of clusters.
+        dims: encoder widths; the last is the embedding size.
+        clustering_weight: weight of the k-means term (lambda / 2), >= 0.
+        centroid_update: `"count"` or `"sgd"`.
+        initial_count: starting per-cluster count of the count update (> 0).
+        l2: L2 factor of the kernel regularizers (>= 0; 0 = none).
+        pretrain: `"layerwise"` or `"end_to_end"`.
+        pretrain_epochs: epochs for each layer pair of the layer-wise pretraining.
+        finetune_epochs: epochs of end-to-end autoencoder training.
+        pretrain_optimizer: optimizer of the pretraining (default SGD(1.0, momentum 0.9)).
+        dropout: corruption rate of the denoising pretraining.
+        optimizer: optimizer of the clustering stage (default Adam(1e-4)).
+        batch_size: mini-batch size of every stage.
+        epochs: epochs of the clustering stage.
+        kmeans_n_init: k-means restarts for the centroid initialisation.
+        callbacks: extra Keras callbacks for the clustering stage.
+        random_state: seed of Python, NumPy, TensorFlow and k-means; None leaves them alone.
+        verbose: 0 silent, 1 stage summaries, 2 Keras progress too.
+
+    Attributes:
+        labels_, cluster_centers_, model_ (`X -> squared distances`), encoder_, autoencoder_,
+        network_ (the trained `DeepClusteringNetwork`), kmeans_, history_, fit_time_.
+
+    Example:
+
+    >>> from keras_cluster.datasets import load_digits
+    >>> X, y = load_digits()
+    >>> labels = DCN(n_clusters=10, random_state=0, verbose=0).fit_predict(X)  # doctest: +SKIP
+
+    References:
+        Yang, Fu, Sidiropoulos & Hong, "Towards K-means-friendly Spaces: Simultaneous Deep
+        Learning and Clustering", ICML 2017.
+    """
+
+    def __init__(
+        self,
+        n_clusters=10,
+        *,
+        dims=DEFAULT_DIMS,
+        clustering_weight=0.5,
+        centroid_update="count",
+        initial_count=100.0,
+        l2=0.0,
+        pretrain="layerwise",
+        pretrain_epochs=30,
+        finetune_epochs=60,
+        pretrain_optimizer=None,
+        dropout=0.2,
+        optimizer=None,
+        batch_size=256,
+        epochs=50,
+        kmeans_n_init=20,
+        callbacks=None,
+        random_state=None,
+        verbose=1,
+    ):
+        self.n_clusters = n_clusters
+        self.dims = dims
+        self.clustering_weight = clustering_weight
+        self.centroid_update = centroid_update
+        self.initial_count = initial_count
+        self.l2 = l2
+        self.pretrain = pretrain
+        self.pretrain_epochs = pretrain_epochs
+        self.finetune_epochs = finetune_epochs
+        self.pretrain_optimizer = pretrain_optimizer
+        self.dropout = dropout
+        self.optimizer = optimizer
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.kmeans_n_init = kmeans_n_init
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _validate_params(self):
+        super()._validate_params()
+        if self.pretrain not in PRETRAIN_METHODS:
+            raise ValueError(
+                f"`pretrain` should be one of {PRETRAIN_METHODS}. "
+                f"Received: pretrain={self.pretrain!r}"
+            )
+        if self.centroid_update not in CENTROID_UPDATES:
+            raise ValueError(
+                f"`centroid_update` should be one of {CENTROID_UPDATES}. "
+                f"Received: centroid_update={self.centroid_update!r}"
+            )
+        for name in ("clustering_weight", "l2"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not (isinstance(value, (int, float)) and value >= 0):
+                raise ValueError(f"`{name}` should be a number >= 0. Received: {name}={value!r}")
+        if isinstance(self.initial_count, bool) or not (
+            isinstance(self.initial_count, (int, float)) and self.initial_count > 0
+        ):
+            raise ValueError(
+                "`initial_count` should be a number > 0. "
+                f"Received: initial_count={self.initial_count!r}"
+            )
+        validate_positive_int("pretrain_epochs", self.pretrain_epochs, minimum=0)
+        validate_positive_int("finetune_epochs", self.finetune_epochs, minimum=0)
+        validate_positive_int("epochs", self.epochs, minimum=0)
+        validate_positive_int("kmeans_n_init", self.kmeans_n_init)
+        validate_optimizer("optimizer", self.optimizer)
+        validate_optimizer("pretrain_optimizer", self.pretrain_optimizer)
+
+    def _fit(self, X):
+        keras_verbose = 2 if self.verbose >= 2 else 0
+        regularizer = keras.regularizers.L2(self.l2) if self.l2 else None
+        self.autoencoder_, self.encoder_ = build_autoencoder(
+            X.shape[1], dims=tuple(self.dims), kernel_regularizer=regularizer
+        )
+        self._log(f"Pretraining the autoencoder ({self.pretrain}) on {X.shape[0]} samples")
+        pretrain_autoencoder(
+            self.autoencoder_,
+            X,
+            method=self.pretrain,
+            layerwise_epochs=self.pretrain_epochs,
+            finetune_epochs=self.finetune_epochs,
+            batch_size=self.batch_size,
+            dropout=self.dropout,
+            optimizer=self.pretrain_optimizer,
+            verbose=keras_verbose,
+        )
+        embedding = self.encoder_.predict(X, batch_size=self._predict_batch_size, verbose=0)
+        self.kmeans_ = KMeans(
+            self.n_clusters, n_init=self.kmeans_n_init, random_state=self.random_state
+        ).fit(embedding)
+        self._log(f"k-means on the embedding: inertia {self.kmeans_.inertia_:.4g}")
+
+        self.network_ = DeepClusteringNetwork(
+            self.autoencoder_,
+            self.encoder_.layers[-1].name,
+            self.n_clusters,
+            clustering_weight=self.clustering_weight,
+            centroid_update=self.centroid_update,
+            initial_count=self.initial_count,
+        )
+        self.network_.set_centroids(self.kmeans_.cluster_centers_)
+        self.network_.compile(
+            optimizer=fresh_optimizer(
+                self.optimizer, lambda: keras.optimizers.Adam(learning_rate=1e-4)
+            ),
+            loss="mse",
+            # Per-element MSE times the feature count is the paper's per-sample squared error.
+            loss_weights=[float(X.shape[1])],
+        )
+        self._log(f"DCN: {self.epochs} epochs, centroids by {self.centroid_update}")
+        self.history_ = self.network_.fit(
+            X,
+            X,
+            batch_size=self.batch_size,
+            epochs=self.epochs,
+            callbacks=list(self.callbacks or []),
+            verbose=keras_verbose,
+        )
+        self.model_ = self.network_.serving_model()
+        self.cluster_centers_ = keras.ops.convert_to_numpy(self.network_.centroids)
+        self.labels_ = self.predict(X)
+        self._log(
+            f"Done: cluster sizes {np.bincount(self.labels_, minlength=self.n_clusters).tolist()}"
+        )

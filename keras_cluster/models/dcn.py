@@ -1,0 +1,197 @@
+"""Deep Clustering Network (Yang et al. 2017): autoencoder + reconstruction + k-means loss."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_cluster.api_export import keras_cluster_export
+from keras_cluster.layers.centroid_distances import CentroidDistances
+from keras_cluster.losses.kmeans import kmeans_loss, nearest_centroid
+
+CENTROID_UPDATES = ("count", "sgd")
+
+
+@keras_cluster_export
+class DeepClusteringNetwork(keras.Model):
+    """DCN: train an autoencoder on reconstruction + `clustering_weight` * k-means loss.
+
+    Formula (per batch; z = encoder(x), mu = centroids):
+
+    ```
+    loss = compiled_loss(x, decoder(z)) + clustering_weight * mean_i min_k |z_i - mu_k|^2
+           + regularizers
+    ```
+
+    `compile` it with the reconstruction loss (`"mse"`) and `fit(x, x)`. Centroids:
+
+    - `centroid_update="count"` (the paper): the network step holds mu fixed; then every sample
+      of the batch moves its nearest centroid by `mu_k <- mu_k - (mu_k - z_i) / c_k`, `c_k` its
+      running count (starting at `initial_count`, 100 in the paper's code). Done for the whole
+      batch at once, this is exactly `mu_k <- (c_k mu_k + sum_{i in k} z_i) / (c_k + n_k)`.
+      Assignments and updates use the codes of the forward pass of the step.
+    - `centroid_update="sgd"`: the centroids are trained by the optimizer with the network.
+
+    L2 regularisation the Keras way: build the autoencoder with `kernel_regularizer=
+    keras.regularizers.L2(l2)` (the penalty is in `model.losses` and so in the training loss), or
+    `compile` with `keras.optimizers.AdamW(weight_decay=...)`.
+
+    The k-means term (unweighted) is logged as the metric `kmeans`. `model(x)` returns the
+    reconstruction; `serving_model()` a functional model `x -> squared distances to centroids`.
+
+    Args:
+        autoencoder: functional autoencoder `x -> x_hat` (e.g. from `build_autoencoder`).
+        code_layer: name of its embedding layer (e.g. `"encoder_3"`).
+        n_clusters: number of clusters.
+        clustering_weight: lambda, weight of the k-means term (>= 0).
+        centroid_update: `"count"` or `"sgd"`.
+        initial_count: starting value of the per-cluster counts (> 0).
+        initial_centroids: optional array `(n_clusters, code_dim)` (else set by `set_centroids`).
+        **kwargs: passed to `keras.Model`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_cluster.models import build_autoencoder
+    >>> autoencoder, encoder = build_autoencoder(8, dims=(6, 2))
+    >>> dcn = DeepClusteringNetwork(autoencoder, "encoder_1", n_clusters=3)
+    >>> dcn.compile("adam", "mse")
+    >>> x = np.random.rand(32, 8).astype("float32")
+    >>> dcn.set_centroids(dcn.encoder.predict(x[:3], verbose=0))
+    >>> _ = dcn.fit(x, x, batch_size=16, epochs=1, verbose=0)
+
+    References:
+        Yang, Fu, Sidiropoulos & Hong, "Towards K-means-friendly Spaces: Simultaneous Deep
+        Learning and Clustering", ICML 2017.
+    """
+
+    def __init__(
+        self,
+        autoencoder,
+        code_layer,
+        n_clusters,
+        clustering_weight=1.0,
+        centroid_update="count",
+        initial_count=100.0,
+        initial_centroids=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(autoencoder, keras.Model) or not hasattr(autoencoder, "inputs"):
+            raise ValueError(
+                "`autoencoder` should be a functional keras.Model. "
+                f"Received: autoencoder={autoencoder!r}"
+            )
+        known = [layer.name for layer in autoencoder.layers]
+        if code_layer not in known:
+            raise ValueError(
+                f"`code_layer` should name a layer of `autoencoder` ({known}). "
+                f"Received: code_layer={code_layer!r}"
+            )
+        if isinstance(clustering_weight, bool) or not (
+            isinstance(clustering_weight, (int, float)) and clustering_weight >= 0
+        ):
+            raise ValueError(
+                "`clustering_weight` should be a number >= 0. "
+                f"Received: clustering_weight={clustering_weight!r}"
+            )
+        if centroid_update not in CENTROID_UPDATES:
+            raise ValueError(
+                f"`centroid_update` should be one of {CENTROID_UPDATES}. "
+                f"Received: centroid_update={centroid_update!r}"
+            )
+        if isinstance(initial_count, bool) or not (
+            isinstance(initial_count, (int, float)) and initial_count > 0
+        ):
+            raise ValueError(
+                f"`initial_count` should be a number > 0. Received: initial_count={initial_count!r}"
+            )
+        self.autoencoder = autoencoder
+        self.code_layer = code_layer
+        self.n_clusters = n_clusters
+        self.clustering_weight = float(clustering_weight)
+        self.centroid_update = centroid_update
+        self.initial_count = float(initial_count)
+        self.initial_centroids = initial_centroids
+        code = autoencoder.get_layer(code_layer).output
+        self.network = keras.Model(autoencoder.input, (autoencoder.output, code), name="network")
+        self.encoder = keras.Model(autoencoder.input, code, name="encoder")
+        self.clustering = CentroidDistances(
+            n_clusters,
+            initial_centroids=initial_centroids,
+            trainable_centroids=centroid_update == "sgd",
+            name="clustering",
+        )
+        self.clustering.build(code.shape)
+        self.counts = self.add_weight(
+            shape=(n_clusters,),
+            initializer=keras.initializers.Constant(self.initial_count),
+            trainable=False,
+            name="counts",
+        )
+        self.kmeans_tracker = keras.metrics.Mean(name="kmeans")
+
+    @property
+    def centroids(self):
+        """The centroids variable, shape `(n_clusters, code_dim)`."""
+        return self.clustering.centroids
+
+    def set_centroids(self, centroids):
+        """Set the centroids (e.g. from k-means on the pretrained codes) and reset the counts."""
+        centroids = np.asarray(centroids, dtype="float32")
+        if centroids.shape != tuple(self.centroids.shape):
+            raise ValueError(
+                f"`centroids` should have shape {tuple(self.centroids.shape)}. "
+                f"Received: centroids.shape={centroids.shape}"
+            )
+        self.centroids.assign(centroids)
+        self.counts.assign(np.full((self.n_clusters,), self.initial_count, "float32"))
+
+    def _update_centroids(self, code):
+        """Per-cluster running means: `mu_k <- (c_k mu_k + sum_{i in k} z_i) / (c_k + n_k)`."""
+        centroids = ops.convert_to_tensor(self.centroids)
+        members = ops.one_hot(nearest_centroid(code, centroids), self.n_clusters, dtype=code.dtype)
+        batch_counts = ops.sum(members, axis=0)
+        sums = ops.matmul(ops.transpose(members), code)
+        counts = ops.cast(self.counts, code.dtype)
+        new_counts = counts + batch_counts
+        self.centroids.assign((counts[:, None] * centroids + sums) / new_counts[:, None])
+        self.counts.assign(new_counts)
+
+    def call(self, inputs, training=None):
+        reconstruction, code = self.network(inputs, training=training)
+        if training:
+            centroids = ops.convert_to_tensor(self.centroids)
+            if self.centroid_update == "count":
+                centroids = ops.stop_gradient(centroids)
+            clustering = kmeans_loss(code, centroids)
+            self.add_loss(self.clustering_weight * clustering)
+            self.kmeans_tracker.update_state(clustering)
+            if self.centroid_update == "count":
+                self._update_centroids(ops.stop_gradient(code))
+        return reconstruction
+
+    def serving_model(self, name="dcn"):
+        """Functional model `x -> squared distances to the centroids` (shares the weights)."""
+        code = self.autoencoder.get_layer(self.code_layer).output
+        return keras.Model(self.autoencoder.input, self.clustering(code), name=name)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            autoencoder=keras.saving.serialize_keras_object(self.autoencoder),
+            code_layer=self.code_layer,
+            n_clusters=self.n_clusters,
+            clustering_weight=self.clustering_weight,
+            centroid_update=self.centroid_update,
+            initial_count=self.initial_count,
+            initial_centroids=None
+            if self.initial_centroids is None
+            else np.asarray(self.initial_centroids).tolist(),
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        autoencoder = keras.saving.deserialize_keras_object(config.pop("autoencoder"))
+        return cls(autoencoder, **config)

@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from keras_cluster.datasets import load_digits
+from keras_cluster.estimators import DCN
+
+SMALL = dict(
+    dims=(32, 8),
+    pretrain="end_to_end",
+    finetune_epochs=3,
+    epochs=2,
+    kmeans_n_init=2,
+    batch_size=64,
+    random_state=0,
+    verbose=0,
+)
+
+
+def test_fit_sets_the_sklearn_attributes():
+    X, _ = load_digits()
+    X = X[:300]
+    estimator = DCN(4, l2=1e-4, **SMALL)
+    labels = estimator.fit_predict(X)
+    assert labels.shape == (300,) and set(labels) <= set(range(4))
+    np.testing.assert_array_equal(estimator.predict(X), labels)
+    distances = estimator.distances(X)
+    np.testing.assert_array_equal(distances.argmin(axis=1), labels)
+    assert estimator.cluster_centers_.shape == (4, 8)
+    assert estimator.transform(X).shape == (300, 8)
+    codes = estimator.transform(X)
+    expected = np.sum((codes[:, None] - estimator.cluster_centers_[None]) ** 2, axis=-1)
+    np.testing.assert_allclose(distances, expected, rtol=1e-3, atol=1e-3)
+    assert estimator.model_ is not None and estimator.autoencoder_ is not None
+    assert estimator.encoder_ is not None and "kmeans" in estimator.history_.history
+    assert not hasattr(estimator, "predict_proba")
+    assert clone(estimator).get_params()["l2"] == 1e-4
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"clustering_weight": -1}, "clustering_weight"),
+        ({"centroid_update": "em"}, "centroid_update"),
+        ({"initial_count": 0}, "initial_count"),
+        ({"l2": -0.1}, "l2"),
+        ({"epochs": -1}, "epochs"),
+        ({"pretrain": "rbm"}, "pretrain"),
+    ],
+)
+def test_bad_parameters_raise(kwargs, message):
+    X, _ = load_digits()
+    with pytest.raises(ValueError, match=message):
+        DCN(3, **{**SMALL, **kwargs}).fit(X[:50])
