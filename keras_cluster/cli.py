@@ -82,7 +82,11 @@ def build_parser():
         action="store_true",
         help="also export the fitted model (X -> q) as a SavedModel to OUT/saved_model",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress, only the results")
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument("--quiet", action="store_true", help="no progress, only the results")
+    verbosity.add_argument(
+        "--verbose", action="store_true", help="also Keras' line per epoch of every stage"
+    )
     parser.add_argument(
         "--scale",
         choices=SCALINGS,
@@ -233,7 +237,7 @@ def _estimator(args):
     return estimator_class(
         args.n_clusters,
         random_state=args.random_state,
-        verbose=0 if args.quiet else 1,
+        verbose=0 if args.quiet else 2 if args.verbose else 1,
         **given,
     )
 

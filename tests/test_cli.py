@@ -129,6 +129,7 @@ def test_scale_features_matches_numpy():
         (lambda d: [str(d / "flat.npy")], r"2-D array .*\(90,\)"),
         (lambda d: ["--labels", str(d / "y.csv")], "--labels needs a DATA file"),
         (lambda d: ["--method", "kmeans"], "invalid choice: 'kmeans'"),
+        (lambda d: ["--quiet", "--verbose"], "not allowed with argument"),
     ],
 )
 def test_bad_input_exits_2_with_a_message(tmp_path, blobs, capsys, make_argv, message):
