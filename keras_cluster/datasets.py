@@ -111,7 +111,7 @@ def load_mnist(path=None, subset="test"):
     Example:
 
     >>> X, y = load_mnist(subset="test")  # doctest: +SKIP
-    >>> X.shape
+    >>> X.shape  # doctest: +SKIP
     (10000, 784)
 
     References:
