@@ -34,7 +34,8 @@ def step(loss_fn, jit):
         with tf.GradientTape() as tape:
             tape.watch([embeddings, centroids])
             loss = loss_fn(embeddings, centroids)
-        return loss, tape.gradient(loss, [embeddings, centroids])
+        grads = tape.gradient(loss, [embeddings, centroids])
+        return loss, [tf.convert_to_tensor(grad) for grad in grads]
 
     return run
 
@@ -78,8 +79,7 @@ def main():
             ours, forum = interleaved(functions, (embeddings, centroids), args.repeats)
             loss_diff = abs(ours[2] - forum[2]) / abs(forum[2])
             grad_diff = max(
-                float(tf.norm(tf.convert_to_tensor(a) - tf.convert_to_tensor(b)) / tf.norm(b))
-                for a, b in zip(ours[3], forum[3], strict=True)
+                float(tf.norm(a - b) / tf.norm(b)) for a, b in zip(ours[3], forum[3], strict=True)
             )
             print(
                 f"{n:>7} {k:>4} {d:>3} {str(jit):>5} | {1e3 * ours[0]:8.2f} {1e3 * forum[0]:9.2f} "

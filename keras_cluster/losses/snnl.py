@@ -85,10 +85,11 @@ def _snnl_rows_from_logits(logits, same, other):
         def grad(*args, upstream=None):
             if upstream is None:
                 (upstream,) = args
-            weight = ops.where(has_both, upstream, 0.0)[:, None]
-            to_all = ops.exp(shift - log_all[:, None])
-            to_same = ops.where(same, 1.0 / sum_same[:, None], 0.0)
-            return weight * terms * (to_all - to_same)
+            weight = ops.where(has_both, upstream, 0.0)
+            # softmax_all_ij = terms_ij * exp(shift_ij - log_all_i): one exp per row and set.
+            scale_same = weight * (ops.exp(shift_same - log_all) - 1.0 / sum_same)
+            scale_other = weight * ops.exp(shift_other - log_all)
+            return terms * ops.where(same, scale_same[:, None], scale_other[:, None])
 
         return rows, grad
 
