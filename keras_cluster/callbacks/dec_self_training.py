@@ -42,14 +42,21 @@ class DECSelfTraining(keras.callbacks.Callback):
         Xie, Girshick & Farhadi, "Unsupervised Deep Embedding for Clustering Analysis", ICML 2016.
     """
 
-    def __init__(self, x, n_clusters, update_interval=140, tol=0.001, predict_batch_size=4096, verbose=0):
+    def __init__(
+        self, x, n_clusters, update_interval=140, tol=0.001, predict_batch_size=4096, verbose=0
+    ):
         super().__init__()
         x = np.asarray(x)
         if x.ndim != 2:
             raise ValueError(f"`x` should be 2-D. Received: x with shape {x.shape}")
-        if isinstance(update_interval, bool) or not isinstance(update_interval, int) or update_interval < 1:
+        if (
+            isinstance(update_interval, bool)
+            or not isinstance(update_interval, int)
+            or update_interval < 1
+        ):
             raise ValueError(
-                f"`update_interval` should be an integer >= 1. Received: update_interval={update_interval!r}"
+                "`update_interval` should be an integer >= 1. "
+                f"Received: update_interval={update_interval!r}"
             )
         if not 0.0 <= tol <= 1.0:
             raise ValueError(f"`tol` should be in [0, 1]. Received: tol={tol!r}")
@@ -113,9 +120,11 @@ class DECSelfTraining(keras.callbacks.Callback):
         """Recompute P from Q over `x`; returns the fraction of changed hard assignments."""
         q = self.soft_assignments()
         labels = q.argmax(axis=1)
-        self.target.assign(keras.ops.convert_to_numpy(target_distribution(q.astype("float64"))).astype(
-            self.target.dtype.as_numpy_dtype
-        ))
+        self.target.assign(
+            keras.ops.convert_to_numpy(target_distribution(q.astype("float64"))).astype(
+                self.target.dtype.as_numpy_dtype
+            )
+        )
         self.delta_label = None if self.labels is None else float(np.mean(labels != self.labels))
         self.labels = labels
         self.n_updates += 1

@@ -1,4 +1,4 @@
-"""scikit-learn style DEC and IDEC estimators on top of the Keras models in `keras_cluster.models`."""
+"""scikit-learn style DEC and IDEC estimators on the Keras models of `keras_cluster.models`."""
 
 import math
 
@@ -126,7 +126,8 @@ class DEC(BaseDeepClusterer):
         super()._validate_params()
         if self.pretrain not in PRETRAIN_METHODS:
             raise ValueError(
-                f"`pretrain` should be one of {PRETRAIN_METHODS}. Received: pretrain={self.pretrain!r}"
+                f"`pretrain` should be one of {PRETRAIN_METHODS}. "
+                f"Received: pretrain={self.pretrain!r}"
             )
         validate_positive_int("pretrain_epochs", self.pretrain_epochs, minimum=0)
         validate_positive_int("finetune_epochs", self.finetune_epochs, minimum=0)
@@ -134,7 +135,9 @@ class DEC(BaseDeepClusterer):
         validate_positive_int("max_iter", self.max_iter, minimum=0)
         validate_positive_int("kmeans_n_init", self.kmeans_n_init)
         if self.target not in ("full", "batch"):
-            raise ValueError(f"`target` should be 'full' or 'batch'. Received: target={self.target!r}")
+            raise ValueError(
+                f"`target` should be 'full' or 'batch'. Received: target={self.target!r}"
+            )
         if not (isinstance(self.tol, (int, float)) and 0.0 <= self.tol <= 1.0):
             raise ValueError(f"`tol` should be a number in [0, 1]. Received: tol={self.tol!r}")
         if not (isinstance(self.alpha, (int, float)) and self.alpha > 0):
@@ -202,7 +205,9 @@ class DEC(BaseDeepClusterer):
         self.cluster_centers_ = keras.ops.convert_to_numpy(
             model.get_layer(CLUSTERING_OUTPUT).centroids
         )
-        self.labels_ = self.model_.predict(X, batch_size=self._predict_batch_size, verbose=0).argmax(1)
+        self.labels_ = self.model_.predict(
+            X, batch_size=self._predict_batch_size, verbose=0
+        ).argmax(1)
         self._log(
             f"Done: {self.n_iter_} batches, converged={self.converged_}, "
             f"cluster sizes {np.bincount(self.labels_, minlength=self.n_clusters).tolist()}"
@@ -300,11 +305,14 @@ class IDEC(DEC):
                 RECONSTRUCTION_OUTPUT: "mse",
             },
             # Per-element MSE times the feature count is the paper's per-sample squared error.
-            loss_weights={CLUSTERING_OUTPUT: self.gamma, RECONSTRUCTION_OUTPUT: float(self.n_features_in_)},
+            loss_weights={
+                CLUSTERING_OUTPUT: self.gamma,
+                RECONSTRUCTION_OUTPUT: float(self.n_features_in_),
+            },
         )
 
     def _build_training_model(self):
         return build_idec_model(self.autoencoder_, self.encoder_, self.n_clusters, alpha=self.alpha)
 
     def _serving_model(self, model):
-        return keras.Model(model.inputs, model.get_layer(CLUSTERING_OUTPUT).output, name="idec")
+        return keras.Model(model.inputs[0], model.get_layer(CLUSTERING_OUTPUT).output, name="idec")

@@ -134,9 +134,7 @@ class ClusteringLayer(keras.layers.Layer):
                 "n_clusters": self.n_clusters,
                 "alpha": self.alpha,
                 "initial_centroids": self.initial_centroids,
-                "centroids_initializer": keras.initializers.serialize(
-                    self.centroids_initializer
-                ),
+                "centroids_initializer": keras.initializers.serialize(self.centroids_initializer),
             }
         )
         return config

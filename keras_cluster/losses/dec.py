@@ -93,7 +93,9 @@ class DECLoss(keras.losses.Loss):
         Xie, Girshick & Farhadi, "Unsupervised Deep Embedding for Clustering Analysis", ICML 2016.
     """
 
-    def __init__(self, target="given", reduction="sum_over_batch_size", name="dec_loss", dtype=None):
+    def __init__(
+        self, target="given", reduction="sum_over_batch_size", name="dec_loss", dtype=None
+    ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         if target not in ("given", "batch"):
             raise ValueError(f"`target` should be 'given' or 'batch'. Received: target={target!r}")

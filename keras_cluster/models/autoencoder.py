@@ -8,12 +8,16 @@ PRETRAIN_METHODS = ("layerwise", "end_to_end")
 
 def default_initializer():
     """VarianceScaling(1/3, fan_in, uniform): the Keras DEC/IDEC reproductions' init."""
-    return keras.initializers.VarianceScaling(scale=1.0 / 3.0, mode="fan_in", distribution="uniform")
+    return keras.initializers.VarianceScaling(
+        scale=1.0 / 3.0, mode="fan_in", distribution="uniform"
+    )
 
 
 def _validate_dims(input_dim, dims):
     if isinstance(input_dim, bool) or not isinstance(input_dim, int) or input_dim < 1:
-        raise ValueError(f"`input_dim` should be a positive integer. Received: input_dim={input_dim!r}")
+        raise ValueError(
+            f"`input_dim` should be a positive integer. Received: input_dim={input_dim!r}"
+        )
     dims = tuple(dims)
     if not dims or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in dims):
         raise ValueError(
@@ -107,8 +111,8 @@ def pretrain_autoencoder(
 
     `method="layerwise"`: greedy layer-wise denoising pretraining. Pair i (`encoder_i`,
     `decoder_i`) is trained, with the lower encoders frozen, to reconstruct its input h_i from
-    `decoder_i(dropout(encoder_i(dropout(h_i))))`, `dropout` acting as the corruption; then the whole
-    autoencoder is fine-tuned end to end without dropout for `finetune_epochs`.
+    `decoder_i(dropout(encoder_i(dropout(h_i))))`, `dropout` acting as the corruption; then the
+    whole autoencoder is fine-tuned end to end without dropout for `finetune_epochs`.
     `method="end_to_end"`: only the end-to-end training.
 
     Args:
@@ -128,13 +132,19 @@ def pretrain_autoencoder(
         The `History` of the end-to-end stage.
 
     References:
-        Vincent et al., "Stacked Denoising Autoencoders", JMLR 2010; Xie et al., ICML 2016, sec. 3.2.
+        Vincent et al., "Stacked Denoising Autoencoders", JMLR 2010;
+        Xie et al., ICML 2016, sec. 3.2.
     """
     if method not in PRETRAIN_METHODS:
-        raise ValueError(f"`method` should be one of {PRETRAIN_METHODS}. Received: method={method!r}")
+        raise ValueError(
+            f"`method` should be one of {PRETRAIN_METHODS}. Received: method={method!r}"
+        )
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"`dropout` should be in [0, 1). Received: dropout={dropout!r}")
-    for arg, value in (("layerwise_epochs", layerwise_epochs), ("finetune_epochs", finetune_epochs)):
+    for arg, value in (
+        ("layerwise_epochs", layerwise_epochs),
+        ("finetune_epochs", finetune_epochs),
+    ):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"`{arg}` should be an integer >= 0. Received: {arg}={value!r}")
     if method == "layerwise":

@@ -24,10 +24,12 @@ def build_dec_model(encoder, n_clusters, alpha=1.0, initial_centroids=None, name
     clustering = ClusteringLayer(
         n_clusters, alpha=alpha, initial_centroids=initial_centroids, name=CLUSTERING_OUTPUT
     )
-    return keras.Model(encoder.inputs, clustering(encoder.outputs[0]), name=name)
+    return keras.Model(encoder.inputs[0], clustering(encoder.outputs[0]), name=name)
 
 
-def build_idec_model(autoencoder, encoder, n_clusters, alpha=1.0, initial_centroids=None, name="idec"):
+def build_idec_model(
+    autoencoder, encoder, n_clusters, alpha=1.0, initial_centroids=None, name="idec"
+):
     """The IDEC training model `x -> {"clustering": q, "reconstruction": x_hat}`.
 
     The decoder is kept so that the reconstruction loss preserves the local structure of the
@@ -54,4 +56,4 @@ def build_idec_model(autoencoder, encoder, n_clusters, alpha=1.0, initial_centro
         CLUSTERING_OUTPUT: clustering(encoder.outputs[0]),
         RECONSTRUCTION_OUTPUT: reconstruction,
     }
-    return keras.Model(autoencoder.inputs, outputs, name=name)
+    return keras.Model(autoencoder.inputs[0], outputs, name=name)

@@ -70,8 +70,10 @@ def test_gradient_matches_finite_differences(rng):
         zp, zm = z.copy(), z.copy()
         zp[idx] += eps
         zm[idx] -= eps
-        numeric[idx] = ((reference_q(zp, mu, 1.0)[:, 0] ** 2).sum()
-                        - (reference_q(zm, mu, 1.0)[:, 0] ** 2).sum()) / (2 * eps)
+        numeric[idx] = (
+            (reference_q(zp, mu, 1.0)[:, 0] ** 2).sum()
+            - (reference_q(zm, mu, 1.0)[:, 0] ** 2).sum()
+        ) / (2 * eps)
     np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9)
 
 

@@ -40,7 +40,9 @@ def test_dec_loss_matches_kl(rng):
     loss = keras.ops.convert_to_numpy(dec_loss(p, q))
     np.testing.assert_allclose(loss, reference_kl(p, q), rtol=1e-10)
     np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(DECLoss(dtype="float64")(p, q)), reference_kl(p, q).mean(), rtol=1e-10
+        keras.ops.convert_to_numpy(DECLoss(dtype="float64")(p, q)),
+        reference_kl(p, q).mean(),
+        rtol=1e-10,
     )
 
 
@@ -79,9 +81,12 @@ def test_kl_gradient_against_finite_differences(rng):
         zp, zm = z.copy(), z.copy()
         zp[idx] += eps
         zm[idx] -= eps
-        numeric[idx] = (reference_kl(p, q_of(zp)).mean() - reference_kl(p, q_of(zm)).mean()) / (2 * eps)
+        numeric[idx] = (reference_kl(p, q_of(zp)).mean() - reference_kl(p, q_of(zm)).mean()) / (
+            2 * eps
+        )
     np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-10)
-    # The paper's closed form, eq. (4): dL/dz_i = (a+1)/a sum_j (1+d2/a)^-1 (p_ij - q_ij)(z_i - mu_j)
+    # The paper's closed form, eq. (4):
+    # dL/dz_i = (a+1)/a sum_j (1+d2/a)^-1 (p_ij - q_ij)(z_i - mu_j)
     q = q_of(z)
     d2 = ((z[:, None] - mu[None]) ** 2).sum(-1)
     closed = 2.0 * (((p - q) / (1.0 + d2))[:, :, None] * (z[:, None] - mu[None])).sum(1)

@@ -1,0 +1,161 @@
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.exceptions import NotFittedError
+
+from keras_cluster.estimators import DEC, IDEC
+
+TINY = dict(
+    dims=(32, 5),
+    pretrain="end_to_end",
+    finetune_epochs=5,
+    update_interval=5,
+    max_iter=20,
+    kmeans_n_init=2,
+    batch_size=64,
+    random_state=0,
+    verbose=0,
+)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    x, y = load_digits(return_X_y=True)
+    return (x[:300] / 16.0).astype("float32"), y[:300]
+
+
+@pytest.fixture(scope="module")
+def fitted(digits):
+    return DEC(n_clusters=4, **TINY).fit(digits[0])
+
+
+def test_fitted_attributes(fitted, digits):
+    x = digits[0]
+    assert fitted.labels_.shape == (300,) and set(fitted.labels_) <= set(range(4))
+    assert fitted.cluster_centers_.shape == (4, 5)
+    assert fitted.n_features_in_ == 64 and fitted.fit_time_ > 0
+    np.testing.assert_array_equal(fitted.predict(x), fitted.labels_)
+    q = fitted.predict_proba(x)
+    assert q.shape == (300, 4)
+    np.testing.assert_allclose(q.sum(1), 1.0, rtol=1e-5)
+    z = fitted.transform(x)
+    assert z.shape == (300, 5)
+    np.testing.assert_allclose(z, fitted.encoder_.predict(x, verbose=0), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(fitted.autoencoder_.predict(x, verbose=0).shape, (300, 64))
+    assert fitted.n_iter_ <= 20 and "delta_label" in fitted.history_.history
+
+
+def test_predict_accepts_float64_and_lists(fitted, digits):
+    x = digits[0][:5]
+    np.testing.assert_array_equal(fitted.predict(x.astype("float64").tolist()), fitted.labels_[:5])
+
+
+def test_clusters_better_than_chance(fitted, digits):
+    from sklearn.metrics import adjusted_rand_score
+
+    assert adjusted_rand_score(digits[1], fitted.labels_) > 0.1
+
+
+def test_keras_round_trip_without_custom_objects(fitted, digits, tmp_path):
+    path = tmp_path / "dec.keras"
+    fitted.model_.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_allclose(
+        loaded.predict(digits[0], verbose=0), fitted.predict_proba(digits[0]), rtol=1e-5, atol=1e-7
+    )
+    layer = loaded.get_layer("clustering")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer.centroids), fitted.cluster_centers_)
+    assert layer.alpha == 1.0
+
+
+def test_saved_model_serves_without_the_package(fitted, digits, tmp_path):
+    path = str(tmp_path / "dec_savedmodel")
+    fitted.model_.export(path, verbose=False)
+    x = digits[0][:7]
+    np.save(tmp_path / "x.npy", x)
+    script = (
+        "import json, sys, numpy as np, tensorflow as tf\n"
+        f"m = tf.saved_model.load({path!r})\n"
+        "q = m.serve(tf.constant(np.load('x.npy'))).numpy()\n"
+        "assert not any(name.startswith('keras_cluster') for name in sys.modules)\n"
+        "print(json.dumps(q.tolist()))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    served = np.array(json.loads(out.stdout.strip().splitlines()[-1]))
+    np.testing.assert_allclose(served, fitted.predict_proba(x), rtol=1e-5, atol=1e-7)
+
+
+def test_idec_keeps_the_decoder_and_changes_the_result(digits):
+    x = digits[0]
+    settings = {**TINY, "max_iter": 40, "tol": 0.0}
+    dec = DEC(n_clusters=4, **settings).fit(x)
+    idec = IDEC(n_clusters=4, **settings).fit(x)
+    # Same seed, same pretraining and k-means start: the clustering stages alone differ.
+    np.testing.assert_allclose(
+        dec.kmeans_.cluster_centers_, idec.kmeans_.cluster_centers_, rtol=1e-5
+    )
+    assert {"clustering_loss", "reconstruction_loss"} <= set(idec.history_.history)
+    assert not np.allclose(dec.cluster_centers_, idec.cluster_centers_, rtol=1e-3)
+    assert np.mean(dec.labels_ != idec.labels_) > 0.0
+    assert idec.model_.output_shape == (None, 4)
+    np.testing.assert_array_equal(idec.predict(x), idec.labels_)
+
+
+def test_per_batch_target_option(digits):
+    est = DEC(n_clusters=3, target="batch", **TINY).fit(digits[0][:100])
+    assert est.labels_.shape == (100,)
+
+
+@pytest.mark.parametrize(
+    "x, match",
+    [
+        (np.full((20, 3), np.nan), "NaN"),
+        (np.full((20, 3), np.inf), "inf"),
+        (np.zeros(20), "2D"),
+        (np.zeros((2, 3, 4)), "dim"),
+    ],
+)
+def test_bad_x(x, match):
+    with pytest.raises(ValueError, match=match):
+        DEC(n_clusters=2, **TINY).fit(x)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"n_clusters": 0}, "n_clusters=0"),
+        ({"n_clusters": 50}, "n_clusters=50 with n_samples=20"),
+        ({"n_clusters": 2, "pretrain": "rbm"}, "pretrain='rbm'"),
+        ({"n_clusters": 2, "tol": 2}, "tol=2"),
+        ({"n_clusters": 2, "target": "x"}, "target='x'"),
+        ({"n_clusters": 2, "optimizer": "nope"}, "optimizer='nope'"),
+        ({"n_clusters": 2, "batch_size": 0}, "batch_size=0"),
+    ],
+)
+def test_bad_parameters(params, match):
+    base = {k: v for k, v in TINY.items()}
+    with pytest.raises(ValueError, match=match):
+        DEC(**{**base, **params}).fit(np.random.default_rng(0).random((20, 3)))
+
+
+def test_idec_bad_gamma():
+    with pytest.raises(ValueError, match="gamma=-1"):
+        IDEC(n_clusters=2, gamma=-1, **TINY).fit(np.random.default_rng(0).random((20, 3)))
+
+
+def test_predict_before_fit_and_wrong_width(fitted):
+    with pytest.raises(NotFittedError):
+        DEC(n_clusters=2).predict(np.zeros((2, 3)))
+    assert issubclass(NotFittedError, ValueError)
+    with pytest.raises(ValueError, match="X has 3 features, but DEC is expecting 64"):
+        fitted.predict(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="X has 3 features"):
+        fitted.transform(np.zeros((2, 3)))
