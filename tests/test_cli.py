@@ -42,7 +42,7 @@ def read_labels_csv(path):
 
 
 def test_user_data_with_labels_plot_and_export(tmp_path, blobs, capsys):
-    _, y = blobs
+    X, y = blobs
     out = tmp_path / "out"
     argv = [str(tmp_path / "x.npy"), "--labels", str(tmp_path / "y.csv"), "--n-clusters", "3"]
     argv += ["--out", str(out), "--export", "--plot-samples", "60", *TINY_BUDGET]
@@ -63,7 +63,11 @@ def test_user_data_with_labels_plot_and_export(tmp_path, blobs, capsys):
     assert "wall time" in printed and summary["wall_time_s"] >= summary["fit_time_s"] > 0
     assert summary["cluster_sizes"] == np.bincount(labels, minlength=3).tolist()
     assert (out / "embedding.png").read_bytes()[:4] == b"\x89PNG"
-    assert (out / "saved_model" / "saved_model.pb").is_file()
+    import tensorflow as tf
+
+    reloaded = tf.saved_model.load(str(out / "saved_model"))
+    served = reloaded.serve(tf.constant(X))
+    np.testing.assert_array_equal(np.argmax(served.numpy(), axis=1), labels)
 
 
 def test_no_arguments_clusters_the_digits_into_the_default_folder(tmp_path, monkeypatch, capsys):
