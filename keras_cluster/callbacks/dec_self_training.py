@@ -109,11 +109,7 @@ class DECSelfTraining(keras.callbacks.Callback):
 
     def soft_assignments(self):
         """Q over the whole of `x` with the current weights."""
-        q = self.model.predict(self.x, batch_size=self.predict_batch_size, verbose=0)
-        if isinstance(q, dict):
-            q = q[CLUSTERING_OUTPUT]
-        elif isinstance(q, (list, tuple)):
-            q = q[0]
+        q = self._assignment_model.predict(x=self.x, batch_size=self.predict_batch_size, verbose=0)
         return np.asarray(q)
 
     def update_target(self):
@@ -129,6 +125,17 @@ class DECSelfTraining(keras.callbacks.Callback):
         self.labels = labels
         self.n_updates += 1
         return self.delta_label
+
+    def set_model(self, model):
+        super().set_model(model)
+        # A multi-output model (IDEC) is read through its "clustering" output alone, so the
+        # full-data pass does not run the decoder.
+        if isinstance(model.output, dict) or len(model.outputs) > 1:
+            self._assignment_model = keras.Model(
+                model.inputs, model.get_layer(CLUSTERING_OUTPUT).output
+            )
+        else:
+            self._assignment_model = model
 
     def on_train_begin(self, logs=None):
         self._reset()

@@ -103,3 +103,28 @@ def test_bad_arguments(kwargs, match):
     arguments = {"x": np.zeros((4, 2)), "n_clusters": 2, **kwargs}
     with pytest.raises(ValueError, match=match):
         DECSelfTraining(**arguments)
+
+
+def test_trains_under_xla_and_reads_idec_through_its_clustering_output(rng):
+    from keras_cluster.models import build_idec_model
+
+    x = rng.normal(size=(40, 4)).astype("float32")
+    autoencoder, encoder = build_autoencoder(4, dims=(6, 2))
+    model = build_idec_model(autoencoder, encoder, 3)
+    model.compile(
+        optimizer="adam",
+        loss={"clustering": DECLoss(), "reconstruction": "mse"},
+        jit_compile=True,
+    )
+    callback = DECSelfTraining(x, 3, update_interval=2, tol=0.0)
+    history = model.fit(
+        callback.make_dataset(8, reconstruction=True),
+        steps_per_epoch=2,
+        epochs=2,
+        callbacks=[callback],
+        verbose=0,
+        shuffle=False,
+    )
+    assert np.isfinite(history.history["loss"]).all() and callback.n_updates == 2
+    q = keras.ops.convert_to_numpy(model(x)["clustering"])
+    np.testing.assert_allclose(callback.soft_assignments(), q, rtol=1e-5, atol=1e-7)
