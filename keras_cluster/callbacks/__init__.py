@@ -1,6 +1,7 @@
-"""callbacks."""
+"""Keras callbacks."""
 
+from keras_cluster.callbacks.dec_self_training import DECSelfTraining
 from keras_cluster.callbacks.mu_adaptation import MuAdaptation
 from keras_cluster.callbacks.temperature_annealing import TemperatureAnnealing
 
-__all__ = ["MuAdaptation", "TemperatureAnnealing"]
+__all__ = ["DECSelfTraining", "MuAdaptation", "TemperatureAnnealing"]
