@@ -98,3 +98,7 @@ class MuAdaptation(keras.callbacks.Callback):
 
     def get_config(self):
         return {"verbose": self.verbose}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

@@ -515,9 +515,8 @@ def damped_solve(matrix, rhs, mus):
         values, vectors = tf.linalg.eigh(matrix)
         damped = values[None] + mus[:, None]
         tolerance = 1e-12 * ops.max(ops.abs(values))
-        inverse = ops.where(
-            damped > tolerance, 1.0 / ops.where(damped > tolerance, damped, 1.0), 0.0
-        )
+        kept = ops.abs(damped) > tolerance  # an indefinite Hessian keeps its negative values
+        inverse = ops.where(kept, 1.0 / ops.where(kept, damped, 1.0), 0.0)
         projected = tf.linalg.matvec(vectors, rhs, transpose_a=True)
         return ops.matmul(inverse * projected[None], ops.transpose(vectors))
 

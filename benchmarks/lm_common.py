@@ -1,0 +1,122 @@
+"""Shared pieces of the Levenberg-Marquardt benchmarks (run them in /work/peers-venv)."""
+
+import importlib.util
+import os
+import sys
+import time
+import types
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from keras_cluster.callbacks import MuAdaptation  # noqa: E402
+from keras_cluster.optimizers import LevenbergMarquardt  # noqa: E402
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Wall time of every epoch, and the time from `fit` start until `val_loss <= target`."""
+
+    def __init__(self, target=None, max_seconds=None):
+        super().__init__()
+        self.target, self.max_seconds, self.reached = target, max_seconds, None
+
+    def on_train_begin(self, logs=None):
+        self.times, self.start, self.reached = [], time.perf_counter(), None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._t = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = time.perf_counter()
+        self.times.append(now - self._t)
+        if self.target is not None and logs.get("val_loss", np.inf) <= self.target:
+            self.reached = now - self.start
+            self.model.stop_training = True
+        if self.max_seconds is not None and now - self.start > self.max_seconds:
+            self.model.stop_training = True
+
+
+def mlp(inputs, hidden, dtype, seed):
+    keras.utils.set_random_seed(seed)
+    layers = [keras.Input((inputs,), dtype=dtype)]
+    layers += [keras.layers.Dense(h, "tanh", dtype=dtype) for h in hidden]
+    layers += [keras.layers.Dense(1, dtype=dtype)]
+    return keras.Sequential(layers)
+
+
+def fit_ours(model, x, y, xv, yv, epochs, target=None):
+    """Full-batch LM fit with our optimizer; returns (val MSE, median s/epoch after the first)."""
+    model.compile(optimizer=LevenbergMarquardt(), loss="mse")
+    timer = EpochTimer(target)
+    model.fit(
+        x,
+        y,
+        batch_size=len(x),
+        epochs=epochs,
+        validation_data=(xv, yv) if target is not None else None,
+        callbacks=[MuAdaptation(verbose=0), timer],
+        verbose=0,
+    )
+    return float(model.evaluate(xv, yv, batch_size=len(xv), verbose=0)), timer
+
+
+def fit_tf_peer(model, x, y, xv, yv, epochs):
+    """The same fit with tf-levenberg-marquardt 1.0.3 and its defaults (ModelWrapper)."""
+    import tf_levenberg_marquardt as tflm
+
+    wrapper = tflm.model.ModelWrapper(model)
+    wrapper.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=1.0), loss=tflm.loss.MeanSquaredError()
+    )
+    timer = EpochTimer()
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(len(x)).cache()
+    wrapper.fit(dataset, epochs=epochs, callbacks=[timer], verbose=0)
+    val = float(np.mean((model.predict(xv, batch_size=len(xv), verbose=0) - yv) ** 2))
+    return val, timer
+
+
+def import_torch_peer():
+    """torch-levenberg-marquardt's training module, without its Lightning helpers (utils)."""
+    spec = importlib.util.find_spec("torch_levenberg_marquardt")
+    package = types.ModuleType("torch_levenberg_marquardt")
+    package.__path__ = list(spec.submodule_search_locations)
+    sys.modules["torch_levenberg_marquardt"] = package
+    from torch_levenberg_marquardt import training
+
+    return training
+
+
+def fit_torch_peer(model, x, y, xv, yv, epochs, dtype):
+    """The same fit with torch-levenberg-marquardt 1.2.3 (defaults), same initial weights."""
+    import torch
+
+    torch.set_default_dtype(getattr(torch, dtype))
+    layers = []
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    for i, layer in enumerate(dense):
+        kernel, bias = layer.get_weights()
+        linear = torch.nn.Linear(*kernel.shape)
+        with torch.no_grad():
+            linear.weight.copy_(torch.tensor(kernel.T))
+            linear.bias.copy_(torch.tensor(bias))
+        layers.append(linear)
+        if i < len(dense) - 1:
+            layers.append(torch.nn.Tanh())
+    net = torch.nn.Sequential(*layers)
+    module = import_torch_peer().LevenbergMarquardtModule(net)
+    xt, yt = torch.tensor(x), torch.tensor(y)
+    times = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        module.training_step(xt, yt)
+        times.append(time.perf_counter() - start)
+    with torch.no_grad():
+        val = float(torch.mean((net(torch.tensor(xv)) - torch.tensor(yv)) ** 2))
+    return val, times
+
+
+def median_after_first(times):
+    return float(np.median(times[1:]))

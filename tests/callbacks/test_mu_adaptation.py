@@ -1,0 +1,106 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_cluster.callbacks import MuAdaptation
+from keras_cluster.optimizers import LevenbergMarquardt
+
+
+def data(n=32):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (n, 2)).astype("float32")
+    return x, np.sin(2 * x[:, :1]) + x[:, 1:] ** 2
+
+
+def model():
+    net = keras.Sequential(
+        [keras.Input((2,)), keras.layers.Dense(6, "tanh"), keras.layers.Dense(1)]
+    )
+    net.compile(optimizer=LevenbergMarquardt(), loss="mse")
+    return net
+
+
+def test_wrong_optimizer_raises():
+    x, y = data()
+    net = model()
+    net.compile(optimizer="adam", loss="mse")
+    with pytest.raises(ValueError, match="LevenbergMarquardt"):
+        net.fit(x, y, epochs=1, callbacks=[MuAdaptation()], verbose=0)
+
+
+def test_invalid_verbose_raises():
+    with pytest.raises(ValueError, match="verbose"):
+        MuAdaptation(verbose=2)
+
+
+def test_one_instance_serves_several_fits_and_restores_train_step():
+    x, y = data()
+    net = model()
+    callback = MuAdaptation(verbose=0)
+    first = net.fit(x, y, batch_size=32, epochs=2, callbacks=[callback], verbose=0)
+    assert "train_step" not in net.__dict__
+    second = net.fit(x, y, batch_size=32, epochs=2, callbacks=[callback], verbose=0)
+    assert second.history["loss"][-1] < first.history["loss"][0]
+    assert callback.stopped_epoch is None
+    assert MuAdaptation.from_config(callback.get_config()).verbose == 0
+
+
+def test_early_stopping_and_checkpoint(tmp_path):
+    x, y = data()
+    net = model()
+    path = tmp_path / "best.keras"
+    history = net.fit(
+        x,
+        y,
+        batch_size=32,
+        epochs=30,
+        validation_data=(x, y),
+        callbacks=[
+            MuAdaptation(verbose=0),
+            keras.callbacks.EarlyStopping(monitor="loss", min_delta=1e-2, patience=1),
+            keras.callbacks.ModelCheckpoint(path, monitor="val_loss", save_best_only=True),
+        ],
+        verbose=0,
+    )
+    assert len(history.history["loss"]) < 30  # EarlyStopping stopped the LM run
+    assert set(history.history) >= {"loss", "mu", "val_loss"}
+    loaded = keras.models.load_model(path)
+    best = int(np.argmin(history.history["val_loss"]))
+    np.testing.assert_allclose(float(loaded.optimizer.mu), history.history["mu"][best], rtol=1e-6)
+
+
+class Interrupt(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            self.mu = float(self.model.optimizer.mu)
+            raise RuntimeError("interrupted")
+
+
+class RecordMu(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.mu = float(self.model.optimizer.mu)
+
+
+@pytest.mark.slow
+def test_backup_and_restore_resumes_weights_and_mu(tmp_path):
+    x, y = data()
+    backup = keras.callbacks.BackupAndRestore(tmp_path / "backup")
+    interrupt = Interrupt(2)
+    net = model()
+    with pytest.raises(RuntimeError, match="interrupted"):
+        net.fit(x, y, batch_size=32, epochs=6, callbacks=[backup, MuAdaptation(0), interrupt])
+    weights = net.get_weights()
+    resumed, record = model(), RecordMu()
+    history = resumed.fit(
+        x, y, batch_size=32, epochs=6, callbacks=[backup, record, MuAdaptation(0)], verbose=0
+    )
+    assert record.mu == pytest.approx(interrupt.mu, rel=1e-12)
+    assert len(history.history["loss"]) == 3  # epochs 3..5 of 6
+    assert history.history["loss"][0] <= float(net.evaluate(x, y, verbose=0)) + 1e-6
+    assert not all(
+        np.array_equal(a, b) for a, b in zip(weights, resumed.get_weights(), strict=True)
+    )
