@@ -5,9 +5,11 @@ from keras import ops
 
 from keras_cluster.api_export import keras_cluster_export
 
-# Up to this many elements in the n x k x d difference tensor, the broadcast form is the faster
-# one (fewer kernels); above it, the matmul + gather form (see `nearest_centroid_distances`).
-BROADCAST_MAX_ELEMENTS = 2**20
+# Up to this many elements in the n x k x d difference tensor, the broadcast form is as fast or
+# faster (fewer kernels); above it, the matmul + gather form wins (see
+# `nearest_centroid_distances`). Measured forward + backward on CPU, with and without XLA: even
+# at n, k, d = 512, 10, 10 the two are level and at 2000, 10, 10 matmul + gather is 1.35-2x faster.
+BROADCAST_MAX_ELEMENTS = 2**15
 
 
 def nearest_centroid_distances(embeddings, centroids, broadcast=None):
@@ -16,7 +18,7 @@ def nearest_centroid_distances(embeddings, centroids, broadcast=None):
     Two forms, chosen by shape unless `broadcast` says which:
 
     - broadcast: `min_k sum_d (z_id - mu_kd)^2` over an `(n, k, d)` tensor. Exact; best for
-      small shapes (`n * k * d <= BROADCAST_MAX_ELEMENTS`).
+      tiny shapes (`n * k * d <= BROADCAST_MAX_ELEMENTS`, 32768).
     - matmul + gather: the nearest centroid `a_i = argmin_k |mu_k|^2 - 2 <z_i, mu_k>` from one
       matmul (`|z_i|^2` is constant within a row), then the exact `|z_i - mu_{a_i}|^2` on the
       gathered centroid. No `(n, k, d)` tensor, and since the value and its gradient come from
