@@ -56,6 +56,7 @@ def fit_ours(model, x, y, xv, yv, epochs, target=None):
         y,
         batch_size=len(x),
         epochs=epochs,
+        shuffle=False,  # one full batch: order is irrelevant (the peers do not shuffle either)
         validation_data=(xv, yv) if target is not None else None,
         callbacks=[MuAdaptation(verbose=0), timer],
         verbose=0,
