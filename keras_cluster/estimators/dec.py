@@ -42,12 +42,14 @@ class DEC(BaseDeepClusterer):
         n_clusters: number of clusters.
         dims: encoder widths; the last is the embedding size.
         alpha: degrees of freedom of the Student's t kernel.
-        pretrain: `"layerwise"` (stacked denoising) or `"end_to_end"`.
+        pretrain: `"end_to_end"` or `"layerwise"` (the paper's stacked denoising pretraining,
+            then `finetune_epochs` end to end). End to end is the default: on digits it met the
+            accuracy and time budget where layer-wise pretraining did not (see the README).
         pretrain_epochs: epochs for each layer pair of the layer-wise pretraining.
         finetune_epochs: epochs of end-to-end autoencoder training.
         pretrain_optimizer: optimizer of the pretraining (default SGD(1.0, momentum 0.9)).
         dropout: corruption rate of the denoising pretraining.
-        optimizer: optimizer of the clustering stage (default SGD(0.01, momentum 0.9)).
+        optimizer: optimizer of the clustering stage (default SGD(0.1, momentum 0.9)).
         batch_size: mini-batch size of every stage.
         update_interval: batches between refreshes of P (one Keras epoch of the clustering stage).
         tol: stop when the fraction of changed assignments falls below it.
@@ -87,14 +89,14 @@ class DEC(BaseDeepClusterer):
         *,
         dims=DEFAULT_DIMS,
         alpha=1.0,
-        pretrain="layerwise",
+        pretrain="end_to_end",
         pretrain_epochs=30,
-        finetune_epochs=60,
+        finetune_epochs=150,
         pretrain_optimizer=None,
         dropout=0.2,
         optimizer=None,
         batch_size=256,
-        update_interval=140,
+        update_interval=35,
         tol=0.001,
         max_iter=2000,
         target="full",
@@ -146,7 +148,7 @@ class DEC(BaseDeepClusterer):
         validate_optimizer("pretrain_optimizer", self.pretrain_optimizer)
 
     def _default_optimizer(self):
-        return keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)
+        return keras.optimizers.SGD(learning_rate=0.1, momentum=0.9)
 
     def _compile(self, model):
         model.compile(
@@ -251,14 +253,14 @@ class IDEC(DEC):
         gamma=0.1,
         dims=DEFAULT_DIMS,
         alpha=1.0,
-        pretrain="layerwise",
+        pretrain="end_to_end",
         pretrain_epochs=30,
-        finetune_epochs=60,
+        finetune_epochs=150,
         pretrain_optimizer=None,
         dropout=0.2,
         optimizer=None,
         batch_size=256,
-        update_interval=140,
+        update_interval=35,
         tol=0.001,
         max_iter=2000,
         target="full",
