@@ -36,6 +36,30 @@ def fresh_optimizer(value, default):
     return template.__class__.from_config(template.get_config())
 
 
+class EpochProgress(keras.callbacks.Callback):
+    """Print one line with the logs every `ceil(epochs / lines)` epochs: progress without noise."""
+
+    def __init__(self, stage, lines=10):
+        super().__init__()
+        self.stage = stage
+        self.lines = lines
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+        self._epochs = self.params.get("epochs") or 1
+        self._every = max(1, -(-self._epochs // self.lines))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self._every and epoch + 1 != self._epochs:
+            return
+        values = " ".join(f"{key} {value:.4g}" for key, value in (logs or {}).items())
+        elapsed = time.perf_counter() - self._start
+        print(
+            f"  {self.stage} epoch {epoch + 1}/{self._epochs}: {values} ({elapsed:.0f}s)",
+            flush=True,
+        )
+
+
 class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     """Shared scikit-learn API of the deep clustering estimators.
 
@@ -101,3 +125,7 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     def _log(self, message):
         if self.verbose:
             print(message, flush=True)
+
+    def _progress(self, stage):
+        """Callbacks showing a stage's progress at `verbose=1` (Keras prints its own at 2)."""
+        return [EpochProgress(stage)] if self.verbose == 1 else []

@@ -172,6 +172,7 @@ class DEC(BaseDeepClusterer):
             batch_size=self.batch_size,
             dropout=self.dropout,
             optimizer=self.pretrain_optimizer,
+            callbacks=self._progress("pretraining"),
             verbose=keras_verbose,
         )
         if history.history.get("loss"):
@@ -185,9 +186,7 @@ class DEC(BaseDeepClusterer):
         model = self._build_training_model()
         model.get_layer(CLUSTERING_OUTPUT).set_centroids(self.kmeans_.cluster_centers_)
         self._compile(model)
-        self_training = DECSelfTraining(
-            X, self.n_clusters, self.update_interval, self.tol, verbose=self.verbose
-        )
+        self_training = DECSelfTraining(X, self.n_clusters, self.update_interval, self.tol)
         dataset = self_training.make_dataset(
             self.batch_size, reconstruction=self._reconstruction, seed=self.random_state
         )
@@ -197,7 +196,7 @@ class DEC(BaseDeepClusterer):
             dataset,
             steps_per_epoch=self.update_interval,
             epochs=epochs,
-            callbacks=[self_training, *(self.callbacks or [])],
+            callbacks=[self_training, *self._progress("self-training"), *(self.callbacks or [])],
             shuffle=False,  # the dataset shuffles itself
             verbose=keras_verbose,
         )
