@@ -27,13 +27,15 @@ def main():
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--clustering-weight", type=float, default=0.5)
     parser.add_argument("--centroid-update", default="count", choices=("count", "sgd"))
+    parser.add_argument("--pretrain-optimizer", default=None, help="e.g. adam (default SGD 1.0)")
     args = parser.parse_args()
     X, y = load_mnist(args.data, subset="train")
     X, y = X[: args.samples], y[: args.samples]
     print(
         f"MNIST train[:{len(X)}], DCN 784-500-500-2000-10, pretrain {args.pretrain} "
         f"{args.pretrain_epochs} epochs, {args.epochs} DCN epochs, "
-        f"lambda/2 = {args.clustering_weight}, centroids by {args.centroid_update}",
+        f"lambda/2 = {args.clustering_weight}, centroids by {args.centroid_update}, "
+        f"pretrain optimizer {args.pretrain_optimizer or 'SGD(1.0, momentum 0.9)'}",
         flush=True,
     )
     results = []
@@ -46,6 +48,7 @@ def main():
             epochs=args.epochs,
             clustering_weight=args.clustering_weight,
             centroid_update=args.centroid_update,
+            pretrain_optimizer=args.pretrain_optimizer,
             kmeans_n_init=10,
             random_state=run,
             verbose=0,
