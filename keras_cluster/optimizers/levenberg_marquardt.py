@@ -315,6 +315,7 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
             ops.square(step / scale)
         )
         rho = (loss - ops.take(trial_losses, first)) / predicted
+        rho = ops.where(ops.isfinite(rho), rho, 1.0)  # a zero predicted reduction: shrink mu by 3
         self._adapt_mu(any_accepted, ops.take(mus, first), rho, mus, nus)
 
         step = ops.where(any_accepted, step, 0.0) / replicas
