@@ -85,7 +85,6 @@ class RecordMu(keras.callbacks.Callback):
         self.mu = float(self.model.optimizer.mu)
 
 
-@pytest.mark.slow
 def test_backup_and_restore_resumes_weights_and_mu(tmp_path):
     x, y = data()
     backup = keras.callbacks.BackupAndRestore(tmp_path / "backup")
