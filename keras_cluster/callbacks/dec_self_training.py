@@ -17,9 +17,9 @@ class DECSelfTraining(keras.callbacks.Callback):
     assignment `argmax_j q_ij` changed since the previous update. When that fraction falls below
     `tol`, training stops (`model.stop_training = True`), as in the paper.
 
-    The fraction is logged as `delta_label` at the end of each epoch, and the number of updates
-    done so far is `callback.n_updates`. One instance can serve several `fit` calls: its state is
-    reset in `on_train_begin`.
+    The fraction is logged as `delta_label` at the end of each epoch; `callback.n_updates` and
+    `callback.n_batches` count the updates and the batches of the last `fit`. One instance can
+    serve several `fit` calls: its state is reset in `on_train_begin`.
 
     Args:
         x: the whole training set, array `(n, d)`.
@@ -78,7 +78,7 @@ class DECSelfTraining(keras.callbacks.Callback):
         self.delta_label = None
         self.converged = False
         self.labels = None
-        self._batches = 0
+        self.n_batches = 0
 
     def make_dataset(self, batch_size=256, reconstruction=False, shuffle=True, seed=None):
         """An endless `tf.data.Dataset` of `(x_batch, p_batch)` reading the live target P.
@@ -141,7 +141,7 @@ class DECSelfTraining(keras.callbacks.Callback):
         self._reset()
 
     def on_train_batch_begin(self, batch, logs=None):
-        if self._batches % self.update_interval == 0:
+        if self.n_batches % self.update_interval == 0:
             delta = self.update_target()
             if self.verbose and delta is not None:
                 print(f"DEC update {self.n_updates}: delta_label={delta:.5f}")
@@ -150,7 +150,7 @@ class DECSelfTraining(keras.callbacks.Callback):
                 self.model.stop_training = True
                 if self.verbose:
                     print(f"DEC converged: delta_label {delta:.5f} < tol {self.tol}")
-        self._batches += 1
+        self.n_batches += 1
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None and self.delta_label is not None:

@@ -7,7 +7,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.cluster import KMeans
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from keras_cluster.models.autoencoder import (
+    PRETRAIN_METHODS,
+    build_autoencoder,
+    pretrain_autoencoder,
+)
 
 
 def validate_positive_int(name, value, minimum=1):
@@ -121,6 +128,57 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     def fit_predict(self, X, y=None):
         """Fit on `X` and return `labels_`."""
         return self.fit(X).labels_
+
+    def _validate_pretraining_params(self):
+        """Validate the pretraining parameters shared by the autoencoder-based estimators."""
+        if self.pretrain not in PRETRAIN_METHODS:
+            raise ValueError(
+                f"`pretrain` should be one of {PRETRAIN_METHODS}. "
+                f"Received: pretrain={self.pretrain!r}"
+            )
+        validate_positive_int("pretrain_epochs", self.pretrain_epochs, minimum=0)
+        validate_positive_int("finetune_epochs", self.finetune_epochs, minimum=0)
+        validate_positive_int("kmeans_n_init", self.kmeans_n_init)
+        validate_optimizer("optimizer", self.optimizer)
+        validate_optimizer("pretrain_optimizer", self.pretrain_optimizer)
+
+    def _pretrain_and_kmeans(self, X, kernel_regularizer=None):
+        """Build and pretrain `autoencoder_`/`encoder_`, then fit `kmeans_` on the embedding.
+
+        Raises:
+            RuntimeError: the reconstruction loss became NaN or inf (training stops at once).
+        """
+        self.autoencoder_, self.encoder_ = build_autoencoder(
+            X.shape[1], dims=tuple(self.dims), kernel_regularizer=kernel_regularizer
+        )
+        self._log(
+            f"Pretraining the autoencoder ({self.pretrain}: {self.pretrain_epochs} epochs a layer "
+            f"pair, {self.finetune_epochs} end to end) on {X.shape[0]} samples"
+        )
+        history = pretrain_autoencoder(
+            self.autoencoder_,
+            X,
+            method=self.pretrain,
+            layerwise_epochs=self.pretrain_epochs,
+            finetune_epochs=self.finetune_epochs,
+            batch_size=self.batch_size,
+            dropout=self.dropout,
+            optimizer=self.pretrain_optimizer,
+            callbacks=[keras.callbacks.TerminateOnNaN(), *self._progress("pretraining")],
+            verbose=2 if self.verbose >= 2 else 0,
+        )
+        losses = history.history.get("loss", [])
+        if losses and not np.isfinite(losses[-1]):
+            raise RuntimeError(
+                f"Pretraining diverged: the reconstruction loss became {losses[-1]} at epoch "
+                f"{len(losses)}. Scale X to about [0, 1] (it ranges over [{X.min():.3g}, "
+                f"{X.max():.3g}]) or pass a `pretrain_optimizer` with a smaller learning rate."
+            )
+        embedding = self.encoder_.predict(X, batch_size=self._predict_batch_size, verbose=0)
+        self.kmeans_ = KMeans(
+            self.n_clusters, n_init=self.kmeans_n_init, random_state=self.random_state
+        ).fit(embedding)
+        self._log(f"k-means on the embedding: inertia {self.kmeans_.inertia_:.4g}")
 
     def _log(self, message):
         if self.verbose:

@@ -4,21 +4,16 @@ import math
 
 import keras
 import numpy as np
-from sklearn.cluster import KMeans
 
 from keras_cluster.callbacks.dec_self_training import DECSelfTraining
 from keras_cluster.estimators.base import (
     BaseDeepClusterer,
     fresh_optimizer,
-    validate_optimizer,
     validate_positive_int,
 )
 from keras_cluster.losses.dec import DECLoss
 from keras_cluster.models.autoencoder import (
     DEFAULT_DIMS,
-    PRETRAIN_METHODS,
-    build_autoencoder,
-    pretrain_autoencoder,
 )
 from keras_cluster.models.dec import (
     CLUSTERING_OUTPUT,
@@ -126,16 +121,9 @@ class DEC(BaseDeepClusterer):
 
     def _validate_params(self):
         super()._validate_params()
-        if self.pretrain not in PRETRAIN_METHODS:
-            raise ValueError(
-                f"`pretrain` should be one of {PRETRAIN_METHODS}. "
-                f"Received: pretrain={self.pretrain!r}"
-            )
-        validate_positive_int("pretrain_epochs", self.pretrain_epochs, minimum=0)
-        validate_positive_int("finetune_epochs", self.finetune_epochs, minimum=0)
+        self._validate_pretraining_params()
         validate_positive_int("update_interval", self.update_interval)
         validate_positive_int("max_iter", self.max_iter, minimum=0)
-        validate_positive_int("kmeans_n_init", self.kmeans_n_init)
         if self.target not in ("full", "batch"):
             raise ValueError(
                 f"`target` should be 'full' or 'batch'. Received: target={self.target!r}"
@@ -144,8 +132,6 @@ class DEC(BaseDeepClusterer):
             raise ValueError(f"`tol` should be a number in [0, 1]. Received: tol={self.tol!r}")
         if not (isinstance(self.alpha, (int, float)) and self.alpha > 0):
             raise ValueError(f"`alpha` should be a number > 0. Received: alpha={self.alpha!r}")
-        validate_optimizer("optimizer", self.optimizer)
-        validate_optimizer("pretrain_optimizer", self.pretrain_optimizer)
 
     def _default_optimizer(self):
         return keras.optimizers.SGD(learning_rate=0.1, momentum=0.9)
@@ -158,30 +144,7 @@ class DEC(BaseDeepClusterer):
 
     def _fit(self, X):
         keras_verbose = 2 if self.verbose >= 2 else 0
-        self.autoencoder_, self.encoder_ = build_autoencoder(X.shape[1], dims=tuple(self.dims))
-        self._log(
-            f"Pretraining the autoencoder ({self.pretrain}: {self.pretrain_epochs} epochs a layer "
-            f"pair, {self.finetune_epochs} end to end) on {X.shape[0]} samples"
-        )
-        history = pretrain_autoencoder(
-            self.autoencoder_,
-            X,
-            method=self.pretrain,
-            layerwise_epochs=self.pretrain_epochs,
-            finetune_epochs=self.finetune_epochs,
-            batch_size=self.batch_size,
-            dropout=self.dropout,
-            optimizer=self.pretrain_optimizer,
-            callbacks=self._progress("pretraining"),
-            verbose=keras_verbose,
-        )
-        if history.history.get("loss"):
-            self._log(f"  reconstruction loss {history.history['loss'][-1]:.5f}")
-        embedding = self.encoder_.predict(X, batch_size=self._predict_batch_size, verbose=0)
-        self.kmeans_ = KMeans(
-            self.n_clusters, n_init=self.kmeans_n_init, random_state=self.random_state
-        ).fit(embedding)
-        self._log(f"k-means on the embedding: inertia {self.kmeans_.inertia_:.4g}")
+        self._pretrain_and_kmeans(X)
 
         model = self._build_training_model()
         model.get_layer(CLUSTERING_OUTPUT).set_centroids(self.kmeans_.cluster_centers_)
@@ -201,7 +164,7 @@ class DEC(BaseDeepClusterer):
             verbose=keras_verbose,
         )
         self.converged_ = self_training.converged
-        self.n_iter_ = self_training._batches
+        self.n_iter_ = self_training.n_batches
         self.model_ = self._serving_model(model)
         self.cluster_centers_ = keras.ops.convert_to_numpy(
             model.get_layer(CLUSTERING_OUTPUT).centroids

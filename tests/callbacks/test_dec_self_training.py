@@ -61,7 +61,7 @@ def test_stops_when_fewer_than_tol_assignments_change(rng):
     )
     # Frozen weights: nothing changes at the second update (batch 4), which stops training.
     assert callback.converged and callback.n_updates == 2 and callback.delta_label == 0.0
-    assert callback._batches == 5
+    assert callback.n_batches == 5
     # The same instance serves a second fit: its state is reset.
     model.fit(
         callback.make_dataset(8),
@@ -87,7 +87,7 @@ def test_runs_to_the_maximum_when_tol_is_zero(rng):
         verbose=0,
         shuffle=False,
     )
-    assert not callback.converged and callback._batches == 12 and callback.n_updates == 3
+    assert not callback.converged and callback.n_batches == 12 and callback.n_updates == 3
     assert history.history["delta_label"] == [0.0, 0.0]
 
 

@@ -146,6 +146,13 @@ def test_bad_parameters(params, match):
         DEC(**{**base, **params}).fit(np.random.default_rng(0).random((20, 3)))
 
 
+def test_diverged_pretraining_raises_a_clear_error():
+    x = np.random.default_rng(0).random((40, 3)) * 1e6
+    estimator = DEC(n_clusters=2, **{**TINY, "pretrain_optimizer": keras.optimizers.SGD(10.0)})
+    with pytest.raises(RuntimeError, match="Pretraining diverged.*Scale X"):
+        estimator.fit(x)
+
+
 def test_idec_bad_gamma():
     with pytest.raises(ValueError, match="gamma=-1"):
         IDEC(n_clusters=2, gamma=-1, **TINY).fit(np.random.default_rng(0).random((20, 3)))
