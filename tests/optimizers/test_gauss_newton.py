@@ -1,8 +1,14 @@
 import keras
 import numpy as np
-from test_levenberg_marquardt import fit_steps, flat_weights, numpy_net, tiny_data, tiny_model
 
 from keras_cluster.optimizers import GaussNewton
+from tests.optimizers.test_levenberg_marquardt import (
+    fit_steps,
+    flat_weights,
+    numpy_net,
+    tiny_data,
+    tiny_model,
+)
 
 
 def test_gauss_newton_step_is_the_undamped_normal_equations():

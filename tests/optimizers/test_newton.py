@@ -1,9 +1,15 @@
 import keras
 import numpy as np
 import pytest
-from test_levenberg_marquardt import fit_steps, flat_weights, numpy_net, tiny_data, tiny_model
 
 from keras_cluster.optimizers import Newton
+from tests.optimizers.test_levenberg_marquardt import (
+    fit_steps,
+    flat_weights,
+    numpy_net,
+    tiny_data,
+    tiny_model,
+)
 
 
 def half_gradient(theta, x, y):
