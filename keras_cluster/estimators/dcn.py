@@ -2,21 +2,14 @@
 
 import keras
 import numpy as np
-from sklearn.cluster import KMeans
 
 from keras_cluster.estimators.base import (
     BaseDeepClusterer,
     fresh_optimizer,
-    validate_optimizer,
     validate_positive_int,
 )
 from keras_cluster.estimators.hard_clustering import NearestCentroidMixin
-from keras_cluster.models.autoencoder import (
-    DEFAULT_DIMS,
-    PRETRAIN_METHODS,
-    build_autoencoder,
-    pretrain_autoencoder,
-)
+from keras_cluster.models.autoencoder import DEFAULT_DIMS
 from keras_cluster.models.dcn import CENTROID_UPDATES, DeepClusteringNetwork
 
 
@@ -120,11 +113,7 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
 
     def _validate_params(self):
         super()._validate_params()
-        if self.pretrain not in PRETRAIN_METHODS:
-            raise ValueError(
-                f"`pretrain` should be one of {PRETRAIN_METHODS}. "
-                f"Received: pretrain={self.pretrain!r}"
-            )
+        self._validate_pretraining_params()
         if self.centroid_update not in CENTROID_UPDATES:
             raise ValueError(
                 f"`centroid_update` should be one of {CENTROID_UPDATES}. "
@@ -141,36 +130,12 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
                 "`initial_count` should be a number > 0. "
                 f"Received: initial_count={self.initial_count!r}"
             )
-        validate_positive_int("pretrain_epochs", self.pretrain_epochs, minimum=0)
-        validate_positive_int("finetune_epochs", self.finetune_epochs, minimum=0)
         validate_positive_int("epochs", self.epochs, minimum=0)
-        validate_positive_int("kmeans_n_init", self.kmeans_n_init)
-        validate_optimizer("optimizer", self.optimizer)
-        validate_optimizer("pretrain_optimizer", self.pretrain_optimizer)
 
     def _fit(self, X):
         keras_verbose = 2 if self.verbose >= 2 else 0
         regularizer = keras.regularizers.L2(self.l2) if self.l2 else None
-        self.autoencoder_, self.encoder_ = build_autoencoder(
-            X.shape[1], dims=tuple(self.dims), kernel_regularizer=regularizer
-        )
-        self._log(f"Pretraining the autoencoder ({self.pretrain}) on {X.shape[0]} samples")
-        pretrain_autoencoder(
-            self.autoencoder_,
-            X,
-            method=self.pretrain,
-            layerwise_epochs=self.pretrain_epochs,
-            finetune_epochs=self.finetune_epochs,
-            batch_size=self.batch_size,
-            dropout=self.dropout,
-            optimizer=self.pretrain_optimizer,
-            verbose=keras_verbose,
-        )
-        embedding = self.encoder_.predict(X, batch_size=self._predict_batch_size, verbose=0)
-        self.kmeans_ = KMeans(
-            self.n_clusters, n_init=self.kmeans_n_init, random_state=self.random_state
-        ).fit(embedding)
-        self._log(f"k-means on the embedding: inertia {self.kmeans_.inertia_:.4g}")
+        self._pretrain_and_kmeans(X, kernel_regularizer=regularizer)
 
         self.network_ = DeepClusteringNetwork(
             self.autoencoder_,
@@ -195,7 +160,7 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
             X,
             batch_size=self.batch_size,
             epochs=self.epochs,
-            callbacks=list(self.callbacks or []),
+            callbacks=[*self._progress("DCN"), *(self.callbacks or [])],
             verbose=keras_verbose,
         )
         self.model_ = self.network_.serving_model()
