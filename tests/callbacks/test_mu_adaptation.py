@@ -103,3 +103,26 @@ def test_backup_and_restore_resumes_weights_and_mu(tmp_path):
     assert not all(
         np.array_equal(a, b) for a, b in zip(weights, resumed.get_weights(), strict=True)
     )
+
+
+def test_tensorboard_logs_mu(tmp_path):
+    import tensorflow as tf
+
+    net, (x, y) = model(), data()
+    log_dir = tmp_path / "logs"
+    net.fit(
+        x,
+        y,
+        batch_size=len(x),
+        epochs=3,
+        verbose=0,
+        callbacks=[MuAdaptation(verbose=0), keras.callbacks.TensorBoard(str(log_dir))],
+    )
+    mu_values = []
+    for events in (log_dir / "train").glob("events*"):
+        for event in tf.compat.v1.train.summary_iterator(str(events)):
+            for value in event.summary.value:
+                if value.tag == "epoch_mu":
+                    mu_values.append(float(tf.make_ndarray(value.tensor)))
+    assert len(mu_values) == 3
+    np.testing.assert_allclose(mu_values[-1], float(net.optimizer.mu.numpy()), rtol=1e-6)
