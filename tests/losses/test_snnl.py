@@ -5,6 +5,7 @@ import tensorflow as tf
 from scipy.special import logsumexp
 
 from keras_cluster.losses import SoftNearestNeighborLoss, soft_nearest_neighbor_loss
+from tests.numerical import central_difference
 
 
 def reference_snnl(labels, features, temperature, distance):
@@ -54,16 +55,7 @@ def test_gradient_matches_finite_differences_at_low_temperature(rng, distance):
         loss = soft_nearest_neighbor_loss(labels, features, 0.01, distance)
     grad = tape.gradient(loss, features).numpy()
     assert np.all(np.isfinite(grad)) and np.abs(grad).max() > 0
-    numeric = np.zeros_like(z)
-    h = 1e-6
-    for index in np.ndindex(z.shape):
-        plus, minus = z.copy(), z.copy()
-        plus[index] += h
-        minus[index] -= h
-        numeric[index] = (
-            reference_snnl(labels, plus, 0.01, distance)
-            - reference_snnl(labels, minus, 0.01, distance)
-        ) / (2 * h)
+    numeric = central_difference(lambda z_: reference_snnl(labels, z_, 0.01, distance), z)
     np.testing.assert_allclose(grad, numeric, rtol=1e-3, atol=1e-3 * np.abs(numeric).max())
 
 
