@@ -10,13 +10,12 @@ several n x k x d float32 tensors (2 GiB each) unless `--graph-large` is given).
 
 import argparse
 import os
-import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from timing import interleaved  # noqa: E402
 
 from keras_cluster.losses import kmeans_loss  # noqa: E402
 
@@ -39,22 +38,6 @@ def step(loss_fn, jit):
         return loss, [tf.convert_to_tensor(grad) for grad in grads]
 
     return run
-
-
-def interleaved(functions, args, repeats):
-    """Run the functions alternately (shared CPU: both see the same load); median and min times."""
-    results = [fn(*args) for fn in functions]
-    times = [[] for _ in functions]
-    for _ in range(repeats):
-        for fn, record in zip(functions, times, strict=True):
-            start = time.perf_counter()
-            _, grads = fn(*args)
-            grads[1].numpy()
-            record.append(time.perf_counter() - start)
-    return [
-        (statistics.median(record), min(record), float(loss), grads)
-        for record, (loss, grads) in zip(times, results, strict=True)
-    ]
 
 
 def main():
@@ -80,9 +63,11 @@ def main():
             functions = [step(kmeans_loss, jit), step(kmeans_broadcast, jit)]
             repeats = args.repeats if n * k * d > 2**26 else args.repeats_small
             ours, forum = interleaved(functions, (embeddings, centroids), repeats)
-            loss_diff = abs(ours[2] - forum[2]) / abs(forum[2])
+            (our_loss, our_grads), (forum_loss, forum_grads) = ours[2], forum[2]
+            loss_diff = abs(float(our_loss) - float(forum_loss)) / abs(float(forum_loss))
             grad_diff = max(
-                float(tf.norm(a - b) / tf.norm(b)) for a, b in zip(ours[3], forum[3], strict=True)
+                float(tf.norm(a - b) / tf.norm(b))
+                for a, b in zip(our_grads, forum_grads, strict=True)
             )
             print(
                 f"{n:>7} {k:>4} {d:>3} {str(jit):>5} | {1e3 * ours[0]:8.2f} {1e3 * forum[0]:9.2f} "

@@ -9,13 +9,12 @@ same pairwise distances and are compiled the same way (tf.function, with and wit
 
 import argparse
 import os
-import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from timing import interleaved  # noqa: E402
 
 from keras_cluster.losses import soft_nearest_neighbor_loss  # noqa: E402
 from keras_cluster.losses.snnl import pairwise_distances  # noqa: E402
@@ -44,22 +43,6 @@ def step(loss_fn, distance, jit):
     return run
 
 
-def interleaved(functions, args, repeats):
-    """Run the functions alternately (shared CPU: both see the same load); median and min times."""
-    results = [fn(*args) for fn in functions]
-    times = [[] for _ in functions]
-    for _ in range(repeats):
-        for fn, record in zip(functions, times, strict=True):
-            start = time.perf_counter()
-            _, grad = fn(*args)
-            grad.numpy()
-            record.append(time.perf_counter() - start)
-    return [
-        (statistics.median(record), min(record), float(loss), float(tf.norm(grad)))
-        for record, (loss, grad) in zip(times, results, strict=True)
-    ]
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=2048)
@@ -86,10 +69,12 @@ def main():
                     step(snnl_exp_epsilon, distance, jit),
                 ]
                 ours, base = interleaved(functions, (labels, features, t), args.repeats)
+                (our_loss, our_grad), (base_loss, base_grad) = ours[2], base[2]
                 print(
                     f"{distance:>9} {temperature:>5} {str(jit):>5} | {1e3 * ours[0]:8.1f} "
                     f"{1e3 * base[0]:10.1f} {ours[0] / base[0]:13.2f} {ours[1] / base[1]:10.2f} | "
-                    f"{ours[2]:10.4f} {base[2]:12.4f} | {ours[3]:11.3e} {base[3]:14.3e}"
+                    f"{float(our_loss):10.4f} {float(base_loss):12.4f} | "
+                    f"{float(tf.norm(our_grad)):11.3e} {float(tf.norm(base_grad)):14.3e}"
                 )
 
 
