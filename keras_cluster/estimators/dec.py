@@ -48,7 +48,7 @@ class DEC(BaseDeepClusterer):
         batch_size: mini-batch size of every stage.
         update_interval: batches between refreshes of P (one Keras epoch of the clustering stage).
         tol: stop when the fraction of changed assignments falls below it.
-        max_iter: maximum number of clustering batches.
+        max_iter: maximum number of clustering batches, rounded up to whole update intervals.
         target: `"full"` (the paper) or `"batch"` (P from each batch's own Q).
         kmeans_n_init: k-means restarts for the centroid initialisation.
         callbacks: extra Keras callbacks for the clustering stage's `fit`.
