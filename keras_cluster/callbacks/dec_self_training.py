@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_cluster.losses.dec import target_distribution
-from keras_cluster.models.dec import CLUSTERING_OUTPUT, RECONSTRUCTION_OUTPUT
+from keras_cluster.models.dec import CLUSTERING_OUTPUT, RECONSTRUCTION_OUTPUT, assignment_model
 
 
 class DECSelfTraining(keras.callbacks.Callback):
@@ -128,14 +128,8 @@ class DECSelfTraining(keras.callbacks.Callback):
 
     def set_model(self, model):
         super().set_model(model)
-        # A multi-output model (IDEC) is read through its "clustering" output alone, so the
-        # full-data pass does not run the decoder.
-        if isinstance(model.output, dict) or len(model.outputs) > 1:
-            self._assignment_model = keras.Model(
-                model.inputs, model.get_layer(CLUSTERING_OUTPUT).output
-            )
-        else:
-            self._assignment_model = model
+        # IDEC is read through its "clustering" output alone: the full-data pass skips the decoder.
+        self._assignment_model = assignment_model(model)
 
     def on_train_begin(self, logs=None):
         self._reset()

@@ -165,7 +165,7 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             dropout=self.dropout,
             optimizer=self.pretrain_optimizer,
             callbacks=[keras.callbacks.TerminateOnNaN(), *self._progress("pretraining")],
-            verbose=2 if self.verbose >= 2 else 0,
+            verbose=self._keras_verbose,
         )
         losses = history.history.get("loss", [])
         if losses and not np.isfinite(losses[-1]):
@@ -179,6 +179,11 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             self.n_clusters, n_init=self.kmeans_n_init, random_state=self.random_state
         ).fit(embedding)
         self._log(f"k-means on the embedding: inertia {self.kmeans_.inertia_:.4g}")
+
+    @property
+    def _keras_verbose(self):
+        """Keras's own per-epoch lines only at `verbose >= 2`."""
+        return 2 if self.verbose >= 2 else 0
 
     def _log(self, message):
         if self.verbose:

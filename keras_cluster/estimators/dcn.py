@@ -133,7 +133,6 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
         validate_positive_int("epochs", self.epochs, minimum=0)
 
     def _fit(self, X):
-        keras_verbose = 2 if self.verbose >= 2 else 0
         regularizer = keras.regularizers.L2(self.l2) if self.l2 else None
         self._pretrain_and_kmeans(X, kernel_regularizer=regularizer)
 
@@ -161,7 +160,7 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
             batch_size=self.batch_size,
             epochs=self.epochs,
             callbacks=[*self._progress("DCN"), *(self.callbacks or [])],
-            verbose=keras_verbose,
+            verbose=self._keras_verbose,
         )
         self.model_ = self.network_.serving_model()
         self.cluster_centers_ = keras.ops.convert_to_numpy(self.network_.centroids)

@@ -152,7 +152,6 @@ class SNNLKMeans(NearestCentroidMixin, BaseDeepClusterer):
         return labelled
 
     def _fit(self, X):
-        keras_verbose = 2 if self.verbose >= 2 else 0
         self.labelled_mask_ = self._labelled_mask(self._fit_labels)
         labels = np.where(self.labelled_mask_, self._fit_labels, -1)
         regularizer = keras.regularizers.L2(self.l2) if self.l2 else None
@@ -184,7 +183,7 @@ class SNNLKMeans(NearestCentroidMixin, BaseDeepClusterer):
             batch_size=self.batch_size,
             epochs=self.epochs,
             callbacks=[annealing, *(self.callbacks or [])],
-            verbose=keras_verbose,
+            verbose=self._keras_verbose,
         )
         embedding = self.encoder_.predict(X, batch_size=self._predict_batch_size, verbose=0)
         self.kmeans_ = KMeans(

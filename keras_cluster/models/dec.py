@@ -57,3 +57,14 @@ def build_idec_model(
         RECONSTRUCTION_OUTPUT: reconstruction,
     }
     return keras.Model(autoencoder.inputs[0], outputs, name=name)
+
+
+def assignment_model(model):
+    """The `x -> q` view of a DEC or IDEC model: the model itself, or its `"clustering"` output.
+
+    Shares the layers (and so the weights) of `model`; used to serve an IDEC model and to compute
+    Q over a dataset without running the decoder.
+    """
+    if len(model.outputs) == 1:
+        return model
+    return keras.Model(model.inputs[0], model.get_layer(CLUSTERING_OUTPUT).output, name=model.name)
