@@ -46,47 +46,42 @@ def test_dataset_pairs_rows_of_x_with_their_target(rng):
     np.testing.assert_array_equal(targets["reconstruction"].numpy(), x_batch.numpy())
 
 
-def test_stops_when_fewer_than_tol_assignments_change(rng):
-    x = rng.normal(size=(40, 4)).astype("float32")
+def _frozen_model(rng, x):
+    """A DEC model whose weights never move (learning rate 0): its assignments never change."""
     model, _ = _model(rng, x)
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss=DECLoss())
-    callback = DECSelfTraining(x, 3, update_interval=4, tol=0.001)
-    model.fit(
+    return model
+
+
+def _self_train(model, callback, epochs):
+    return model.fit(
         callback.make_dataset(8),
-        steps_per_epoch=4,
-        epochs=10,
+        steps_per_epoch=callback.update_interval,
+        epochs=epochs,
         callbacks=[callback],
         verbose=0,
         shuffle=False,
     )
+
+
+def test_stops_when_fewer_than_tol_assignments_change(rng):
+    x = rng.normal(size=(40, 4)).astype("float32")
+    model = _frozen_model(rng, x)
+    callback = DECSelfTraining(x, 3, update_interval=4, tol=0.001)
+    _self_train(model, callback, epochs=10)
     # Frozen weights: nothing changes at the second update (batch 4), which stops training.
     assert callback.converged and callback.n_updates == 2 and callback.delta_label == 0.0
     assert callback.n_batches == 5
     # The same instance serves a second fit: its state is reset.
-    model.fit(
-        callback.make_dataset(8),
-        steps_per_epoch=4,
-        epochs=10,
-        callbacks=[callback],
-        verbose=0,
-        shuffle=False,
-    )
+    _self_train(model, callback, epochs=10)
     assert callback.n_updates == 2
 
 
 def test_runs_to_the_maximum_when_tol_is_zero(rng):
     x = rng.normal(size=(40, 4)).astype("float32")
-    model, _ = _model(rng, x)
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss=DECLoss())
+    model = _frozen_model(rng, x)
     callback = DECSelfTraining(x, 3, update_interval=4, tol=0.0)
-    history = model.fit(
-        callback.make_dataset(8),
-        steps_per_epoch=4,
-        epochs=3,
-        callbacks=[callback],
-        verbose=0,
-        shuffle=False,
-    )
+    history = _self_train(model, callback, epochs=3)
     assert not callback.converged and callback.n_batches == 12 and callback.n_updates == 3
     assert history.history["delta_label"] == [0.0, 0.0]
 

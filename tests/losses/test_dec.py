@@ -31,8 +31,14 @@ def test_target_distribution_matches_paper(rng):
     p = keras.ops.convert_to_numpy(target_distribution(q))
     np.testing.assert_allclose(p, reference_p(q), rtol=1e-12)
     np.testing.assert_allclose(p.sum(1), 1.0, rtol=1e-12)
-    # P is sharper than Q: a more confident maximum for every row.
-    assert np.all(p.max(1) >= q.max(1) - 1e-12) or np.mean(p.max(1) >= q.max(1)) > 0.5
+
+
+def test_target_distribution_sharpens_when_clusters_are_balanced():
+    """With equal cluster frequencies f_j, p_ij = q_ij^2 / sum_j' q_ij'^2: every row's top rises."""
+    q = np.array([[0.6, 0.3, 0.1], [0.1, 0.6, 0.3], [0.3, 0.1, 0.6]])  # equal column sums
+    p = keras.ops.convert_to_numpy(target_distribution(q))
+    np.testing.assert_allclose(p, q**2 / (q**2).sum(1, keepdims=True), rtol=1e-12)
+    assert np.all(p.max(1) > q.max(1))
 
 
 def test_dec_loss_matches_kl(rng):
