@@ -15,7 +15,8 @@ class DECSelfTraining(keras.callbacks.Callback):
     Q on all of `x` with the model being trained, sets P = `target_distribution(Q)` in a variable
     that the dataset from `make_dataset` reads, and measures the fraction of samples whose hard
     assignment `argmax_j q_ij` changed since the previous update. When that fraction falls below
-    `tol`, training stops (`model.stop_training = True`), as in the paper.
+    `tol`, training stops (`model.stop_training = True`), as in the paper. With `max_iter` set,
+    training also stops after that many batches, whatever `epochs` the `fit` was given.
 
     The fraction is logged as `delta_label` at the end of each epoch; `callback.n_updates` and
     `callback.n_batches` count the updates and the batches of the last `fit`. One instance can
@@ -26,6 +27,7 @@ class DECSelfTraining(keras.callbacks.Callback):
         n_clusters: number of clusters of the model's `"clustering"` output.
         update_interval: batches between two refreshes of P (>= 1).
         tol: stopping threshold on the fraction of changed assignments, in [0, 1].
+        max_iter: stop after this many batches (None: only `tol` and `fit`'s epochs stop it).
         predict_batch_size: batch size used to compute Q over `x`.
         verbose: 1 to print each update's `delta_label`.
 
@@ -43,7 +45,14 @@ class DECSelfTraining(keras.callbacks.Callback):
     """
 
     def __init__(
-        self, x, n_clusters, update_interval=140, tol=0.001, predict_batch_size=4096, verbose=0
+        self,
+        x,
+        n_clusters,
+        update_interval=140,
+        tol=0.001,
+        max_iter=None,
+        predict_batch_size=4096,
+        verbose=0,
     ):
         super().__init__()
         x = np.asarray(x)
@@ -60,10 +69,17 @@ class DECSelfTraining(keras.callbacks.Callback):
             )
         if not 0.0 <= tol <= 1.0:
             raise ValueError(f"`tol` should be in [0, 1]. Received: tol={tol!r}")
+        if max_iter is not None and (
+            isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 0
+        ):
+            raise ValueError(
+                f"`max_iter` should be None or an integer >= 0. Received: max_iter={max_iter!r}"
+            )
         self.x = x
         self.n_clusters = int(n_clusters)
         self.update_interval = update_interval
         self.tol = float(tol)
+        self.max_iter = max_iter
         self.predict_batch_size = predict_batch_size
         self.verbose = verbose
         self.target = tf.Variable(
@@ -145,6 +161,10 @@ class DECSelfTraining(keras.callbacks.Callback):
                 if self.verbose:
                     print(f"DEC converged: delta_label {delta:.5f} < tol {self.tol}")
         self.n_batches += 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.max_iter is not None and self.n_batches >= self.max_iter:
+            self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None and self.delta_label is not None:

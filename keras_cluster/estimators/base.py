@@ -1,6 +1,8 @@
 """scikit-learn face shared by the deep clustering estimators (DEC, IDEC, DCN, ...)."""
 
 import numbers
+import os
+import pathlib
 import time
 
 import keras
@@ -41,6 +43,31 @@ def fresh_optimizer(value, default):
         return default()
     template = keras.optimizers.get(value)
     return template.__class__.from_config(template.get_config())
+
+
+def validate_weights_path(name, value):
+    """Raise a ValueError naming `name` unless `value` is None or an existing `.weights.h5` file."""
+    if value is None:
+        return
+    path = pathlib.Path(value) if isinstance(value, (str, os.PathLike)) else None
+    if path is None or not str(path).endswith(".weights.h5") or not path.is_file():
+        raise ValueError(
+            f"`{name}` should be None or the path of an existing `.weights.h5` file "
+            f"(`estimator.autoencoder_.save_weights(path)`). Received: {name}={value!r}"
+        )
+
+
+def load_autoencoder_weights(autoencoder, path):
+    """Load `path` into `autoencoder`; a file of another architecture raises a ValueError."""
+    try:
+        autoencoder.load_weights(path)
+    except ValueError as error:
+        first_line = str(error).strip().splitlines()[0]
+        raise ValueError(
+            f"`autoencoder_weights` does not fit the autoencoder (input "
+            f"{autoencoder.input_shape[1]} features and the estimator's `dims`): {first_line} "
+            f"Received: autoencoder_weights={str(path)!r}"
+        ) from error
 
 
 class EpochProgress(keras.callbacks.Callback):
@@ -142,15 +169,31 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         validate_optimizer("optimizer", self.optimizer)
         validate_optimizer("pretrain_optimizer", self.pretrain_optimizer)
 
-    def _pretrain_and_kmeans(self, X, kernel_regularizer=None):
+    def _pretrain_and_kmeans(self, X, kernel_regularizer=None, weights=None):
         """Build and pretrain `autoencoder_`/`encoder_`, then fit `kmeans_` on the embedding.
+
+        With `weights` (a `.weights.h5` path of an autoencoder of the same shape) the weights are
+        loaded instead of pretrained.
 
         Raises:
             RuntimeError: the reconstruction loss became NaN or inf (training stops at once).
+            ValueError: `weights` is missing or does not fit the autoencoder.
         """
         self.autoencoder_, self.encoder_ = build_autoencoder(
             X.shape[1], dims=tuple(self.dims), kernel_regularizer=kernel_regularizer
         )
+        if weights is not None:
+            load_autoencoder_weights(self.autoencoder_, weights)
+            self._log(f"Pretraining skipped: autoencoder weights loaded from {weights}")
+        else:
+            self._pretrain(X)
+        embedding = self.encoder_.predict(X, batch_size=self._predict_batch_size, verbose=0)
+        self.kmeans_ = KMeans(
+            self.n_clusters, n_init=self.kmeans_n_init, random_state=self.random_state
+        ).fit(embedding)
+        self._log(f"k-means on the embedding: inertia {self.kmeans_.inertia_:.4g}")
+
+    def _pretrain(self, X):
         self._log(
             f"Pretraining the autoencoder ({self.pretrain}: {self.pretrain_epochs} epochs a layer "
             f"pair, {self.finetune_epochs} end to end) on {X.shape[0]} samples"
@@ -174,11 +217,6 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
                 f"{len(losses)}. Scale X to about [0, 1] (it ranges over [{X.min():.3g}, "
                 f"{X.max():.3g}]) or pass a `pretrain_optimizer` with a smaller learning rate."
             )
-        embedding = self.encoder_.predict(X, batch_size=self._predict_batch_size, verbose=0)
-        self.kmeans_ = KMeans(
-            self.n_clusters, n_init=self.kmeans_n_init, random_state=self.random_state
-        ).fit(embedding)
-        self._log(f"k-means on the embedding: inertia {self.kmeans_.inertia_:.4g}")
 
     @property
     def _keras_verbose(self):

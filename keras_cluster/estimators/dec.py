@@ -10,6 +10,7 @@ from keras_cluster.estimators.base import (
     BaseDeepClusterer,
     fresh_optimizer,
     validate_positive_int,
+    validate_weights_path,
 )
 from keras_cluster.losses.dec import DECLoss
 from keras_cluster.models.autoencoder import (
@@ -41,15 +42,20 @@ class DEC(BaseDeepClusterer):
         pretrain: `"end_to_end"` or `"layerwise"` (the paper's stacked denoising pretraining,
             then `finetune_epochs` end to end). End to end is the default: on digits and MNIST its
             autoencoder + k-means start was at least as good as the layer-wise one's (README).
+        autoencoder_weights: path of a `.weights.h5` file of an autoencoder with the same
+            feature count and `dims` (`estimator.autoencoder_.save_weights(path)` after a fit with
+            `max_iter=0`): its weights are loaded and pretraining is skipped. Default None.
         pretrain_epochs: epochs for each layer pair of the layer-wise pretraining.
         finetune_epochs: epochs of end-to-end autoencoder training.
         pretrain_optimizer: optimizer of the pretraining (default SGD(1.0, momentum 0.9)).
         dropout: corruption rate of the denoising pretraining.
-        optimizer: optimizer of the clustering stage (default SGD(0.1, momentum 0.9)).
+        optimizer: optimizer of the clustering stage (default SGD(0.01, momentum 0.9), the paper's).
         batch_size: mini-batch size of every stage.
         update_interval: batches between refreshes of P (one Keras epoch of the clustering stage).
+            70, half the paper's 140: on MNIST's test split 140 left one seed of three below
+            ACC 0.75, and on digits 35 stopped on `tol` before NMI reached 0.80 (README).
         tol: stop when the fraction of changed assignments falls below it.
-        max_iter: maximum number of clustering batches, rounded up to whole update intervals.
+        max_iter: maximum number of clustering batches.
         target: `"full"` (the paper) or `"batch"` (P from each batch's own Q).
         kmeans_n_init: k-means restarts for the centroid initialisation.
         callbacks: extra Keras callbacks for the clustering stage's `fit`.
@@ -86,13 +92,14 @@ class DEC(BaseDeepClusterer):
         dims=DEFAULT_DIMS,
         alpha=1.0,
         pretrain="end_to_end",
+        autoencoder_weights=None,
         pretrain_epochs=30,
         finetune_epochs=150,
         pretrain_optimizer=None,
         dropout=0.2,
         optimizer=None,
         batch_size=256,
-        update_interval=35,
+        update_interval=70,
         tol=0.001,
         max_iter=2000,
         target="full",
@@ -105,6 +112,7 @@ class DEC(BaseDeepClusterer):
         self.dims = dims
         self.alpha = alpha
         self.pretrain = pretrain
+        self.autoencoder_weights = autoencoder_weights
         self.pretrain_epochs = pretrain_epochs
         self.finetune_epochs = finetune_epochs
         self.pretrain_optimizer = pretrain_optimizer
@@ -123,6 +131,7 @@ class DEC(BaseDeepClusterer):
     def _validate_params(self):
         super()._validate_params()
         self._validate_pretraining_params()
+        validate_weights_path("autoencoder_weights", self.autoencoder_weights)
         validate_positive_int("update_interval", self.update_interval)
         validate_positive_int("max_iter", self.max_iter, minimum=0)
         if self.target not in ("full", "batch"):
@@ -135,7 +144,7 @@ class DEC(BaseDeepClusterer):
             raise ValueError(f"`alpha` should be a number > 0. Received: alpha={self.alpha!r}")
 
     def _default_optimizer(self):
-        return keras.optimizers.SGD(learning_rate=0.1, momentum=0.9)
+        return keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)
 
     def _clustering_loss(self):
         return DECLoss(target="given" if self.target == "full" else "batch")
@@ -147,12 +156,14 @@ class DEC(BaseDeepClusterer):
         )
 
     def _fit(self, X):
-        self._pretrain_and_kmeans(X)
+        self._pretrain_and_kmeans(X, weights=self.autoencoder_weights)
 
         model = self._build_training_model()
         model.get_layer(CLUSTERING_OUTPUT).set_centroids(self.kmeans_.cluster_centers_)
         self._compile(model)
-        self_training = DECSelfTraining(X, self.n_clusters, self.update_interval, self.tol)
+        self_training = DECSelfTraining(
+            X, self.n_clusters, self.update_interval, self.tol, max_iter=self.max_iter
+        )
         dataset = self_training.make_dataset(
             self.batch_size, reconstruction=self._reconstruction, seed=self.random_state
         )
@@ -216,13 +227,14 @@ class IDEC(DEC):
         dims=DEFAULT_DIMS,
         alpha=1.0,
         pretrain="end_to_end",
+        autoencoder_weights=None,
         pretrain_epochs=30,
         finetune_epochs=150,
         pretrain_optimizer=None,
         dropout=0.2,
         optimizer=None,
         batch_size=256,
-        update_interval=35,
+        update_interval=70,
         tol=0.001,
         max_iter=2000,
         target="full",
@@ -236,6 +248,7 @@ class IDEC(DEC):
             dims=dims,
             alpha=alpha,
             pretrain=pretrain,
+            autoencoder_weights=autoencoder_weights,
             pretrain_epochs=pretrain_epochs,
             finetune_epochs=finetune_epochs,
             pretrain_optimizer=pretrain_optimizer,

@@ -86,12 +86,23 @@ def test_runs_to_the_maximum_when_tol_is_zero(rng):
     assert history.history["delta_label"] == [0.0, 0.0]
 
 
+def test_max_iter_stops_mid_interval(rng):
+    x = rng.normal(size=(40, 4)).astype("float32")
+    model = _frozen_model(rng, x)
+    callback = DECSelfTraining(x, 3, update_interval=4, tol=0.0, max_iter=6)
+    _self_train(model, callback, epochs=10)
+    # Updates at batches 0 and 4; the seventh batch is never drawn.
+    assert callback.n_batches == 6 and callback.n_updates == 2 and not callback.converged
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
         ({"x": np.zeros(4)}, "`x` should be 2-D"),
         ({"update_interval": 0}, "update_interval"),
         ({"tol": 1.5}, "tol"),
+        ({"max_iter": -1}, "max_iter=-1"),
+        ({"max_iter": 2.5}, "max_iter=2.5"),
     ],
 )
 def test_bad_arguments(kwargs, match):

@@ -166,3 +166,39 @@ def test_predict_before_fit_and_wrong_width(fitted):
         fitted.predict(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="X has 3 features"):
         fitted.transform(np.zeros((2, 3)))
+
+
+def test_max_iter_is_an_exact_budget(digits):
+    # 7 is not a multiple of update_interval=5: the budget is not rounded up to whole intervals.
+    est = DEC(n_clusters=3, **{**TINY, "max_iter": 7, "tol": 0.0}).fit(digits[0][:100])
+    assert est.n_iter_ == 7 and not est.converged_
+
+
+def test_autoencoder_weights_skip_pretraining_and_share_one_start(digits, tmp_path):
+    x = digits[0][:150]
+    pretrained = DEC(n_clusters=3, **{**TINY, "max_iter": 0}).fit(x)
+    path = str(tmp_path / "ae.weights.h5")
+    pretrained.autoencoder_.save_weights(path)
+    settings = {**TINY, "finetune_epochs": 0, "autoencoder_weights": path}
+    for cls in (DEC, IDEC):
+        est = cls(n_clusters=3, **settings).fit(x)
+        # Same weights, same k-means seed: the same start as the estimator that pretrained them.
+        np.testing.assert_allclose(
+            est.kmeans_.cluster_centers_, pretrained.kmeans_.cluster_centers_, rtol=1e-5, atol=1e-6
+        )
+    # The file is read, never written: the user's pretrained weights stay as they were.
+    reloaded = DEC(n_clusters=3, **{**settings, "max_iter": 0}).fit(x)
+    np.testing.assert_allclose(reloaded.transform(x), pretrained.transform(x), rtol=1e-5, atol=1e-6)
+
+
+def test_bad_autoencoder_weights(digits, tmp_path):
+    x = digits[0][:60]
+    with pytest.raises(ValueError, match="autoencoder_weights='missing.weights.h5'"):
+        DEC(n_clusters=3, autoencoder_weights="missing.weights.h5", **TINY).fit(x)
+    with pytest.raises(ValueError, match="autoencoder_weights=3"):
+        DEC(n_clusters=3, autoencoder_weights=3, **TINY).fit(x)
+    other = DEC(n_clusters=3, **{**TINY, "dims": (16, 4), "max_iter": 0}).fit(x)
+    path = str(tmp_path / "other.weights.h5")
+    other.autoencoder_.save_weights(path)
+    with pytest.raises(ValueError, match="does not fit the autoencoder"):
+        DEC(n_clusters=3, autoencoder_weights=path, **TINY).fit(x)
