@@ -5,7 +5,7 @@ Usage (from the repository root):
     python benchmarks/dec_benchmark.py --data digits --seeds 0 1 2
     python benchmarks/dec_benchmark.py --data mnist-test --seeds 0 1 2
     python benchmarks/dec_benchmark.py --data mnist-all --methods dec idec --seeds 0 1 2 3 4 \
-        --share-pretraining --param finetune_epochs=40
+        --share-pretraining --param finetune_epochs=20
 
 MNIST is read with `keras_cluster.datasets.load_mnist` (`--mnist-path`, else $KERAS_CLUSTER_DATA,
 else ../shared/data/mnist.npz beside the checkout, else ~/.keras/datasets/mnist.npz). Extra
