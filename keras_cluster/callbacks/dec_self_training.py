@@ -96,12 +96,23 @@ class DECSelfTraining(keras.callbacks.Callback):
         self.labels = None
         self.n_batches = 0
 
-    def make_dataset(self, batch_size=256, reconstruction=False, shuffle=True, seed=None):
+    def make_dataset(
+        self,
+        batch_size=256,
+        reconstruction=False,
+        shuffle=True,
+        seed=None,
+        augmentation=None,
+        reconstruction_target=None,
+    ):
         """An endless `tf.data.Dataset` of `(x_batch, p_batch)` reading the live target P.
 
-        With `reconstruction=True` the targets are `{"clustering": p, "reconstruction": x}`, for
-        the IDEC model. No prefetch is injected, so each batch reads P as it is when the batch is
-        drawn.
+        With `reconstruction=True` the targets are `{"clustering": p, "reconstruction": t}`, for
+        the IDEC model, where `t = reconstruction_target(x_batch)` (default: `x_batch` itself;
+        `keras_cluster.models.normalize` bound to the autoencoder for a normalizing one).
+        `augmentation` (a function on flat batches, see `keras_cluster.models.augmenter`)
+        transforms each drawn batch; P stays the one computed on the clean `x` (DEC-DA). No
+        prefetch is injected, so each batch reads P as it is when the batch is drawn.
         """
         x = tf.constant(self.x)
         target = self.target
@@ -113,9 +124,14 @@ class DECSelfTraining(keras.callbacks.Callback):
 
         def gather(index):
             x_batch = tf.gather(x, index)
+            if augmentation is not None:
+                x_batch = augmentation(x_batch)
             p_batch = tf.gather(target, index)
             if reconstruction:
-                return x_batch, {CLUSTERING_OUTPUT: p_batch, RECONSTRUCTION_OUTPUT: x_batch}
+                reconstructed = (
+                    x_batch if reconstruction_target is None else reconstruction_target(x_batch)
+                )
+                return x_batch, {CLUSTERING_OUTPUT: p_batch, RECONSTRUCTION_OUTPUT: reconstructed}
             return x_batch, p_batch
 
         options = tf.data.Options()

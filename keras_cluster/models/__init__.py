@@ -1,17 +1,30 @@
-"""Keras model builders: the autoencoder and its pretraining, DEC and IDEC."""
+"""Keras model builders: the autoencoder, its input normalization and pretraining, DEC, IDEC,
+DCN and the SNNL autoencoder."""
 
-from keras_cluster.models.autoencoder import build_autoencoder, pretrain_autoencoder
+from keras_cluster.models.augmentation import augmenter
+from keras_cluster.models.autoencoder import (
+    build_autoencoder,
+    normalize,
+    pretrain_autoencoder,
+    reconstruction_model,
+)
 from keras_cluster.models.dcn import DeepClusteringNetwork
 from keras_cluster.models.dec import build_dec_model, build_idec_model
+from keras_cluster.models.normalization import fitted_normalization, normalization_statistics
 from keras_cluster.models.snnl import SoftNearestNeighborModel
 from keras_cluster.models.snnl_autoencoder import build_snnl_autoencoder
 
 __all__ = [
+    "augmenter",
     "build_autoencoder",
-    "DeepClusteringNetwork",
     "build_dec_model",
     "build_idec_model",
-    "pretrain_autoencoder",
-    "SoftNearestNeighborModel",
     "build_snnl_autoencoder",
+    "DeepClusteringNetwork",
+    "fitted_normalization",
+    "normalization_statistics",
+    "normalize",
+    "pretrain_autoencoder",
+    "reconstruction_model",
+    "SoftNearestNeighborModel",
 ]

@@ -1,9 +1,17 @@
 """Symmetric fully-connected autoencoder and its (stacked denoising) pretraining."""
 
 import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_cluster.models.augmentation import augmenter
+from keras_cluster.models.normalization import layer_statistics, normalization_layer
 
 DEFAULT_DIMS = (500, 500, 2000, 10)
-PRETRAIN_METHODS = ("layerwise", "end_to_end")
+PRETRAIN_METHODS = ("end_to_end", "layerwise")
+INPUT_NORMALIZATION = "input_normalization"
+OUTPUT_DENORMALIZATION = "output_denormalization"
+RECONSTRUCTION_LAYER = "decoder_0"
 
 
 def default_initializer():
@@ -32,6 +40,7 @@ def build_autoencoder(
     activation="relu",
     kernel_initializer=None,
     kernel_regularizer=None,
+    normalization=None,
     name="autoencoder",
 ):
     """Build the symmetric autoencoder `input_dim-dims[0]-...-dims[-1]-...-dims[0]-input_dim`.
@@ -40,12 +49,19 @@ def build_autoencoder(
     (`decoder_0`), which are linear, as in DEC. Layer `decoder_i` mirrors `encoder_i`, so the pair
     (`encoder_i`, `decoder_i`) is one denoising autoencoder of the layer-wise pretraining.
 
+    With `normalization` (an adapted `keras.layers.Normalization`, e.g. from
+    `keras_cluster.models.fitted_normalization`), its statistics are copied into a first layer
+    `"input_normalization"` and into an inverse last layer `"output_denormalization"`: the
+    autoencoder maps raw rows to raw rows, the layers between see normalized values, and
+    `reconstruction_model(autoencoder)` is the `x -> normalized x_hat` view that training uses.
+
     Args:
         input_dim: number of input features.
         dims: widths of the encoder's layers; the last one is the embedding size.
         activation: activation of the hidden layers.
         kernel_initializer: initializer of every Dense kernel (default VarianceScaling(1/3)).
         kernel_regularizer: optional regularizer of every Dense kernel (L2 the Keras way).
+        normalization: optional built `keras.layers.Normalization` for `input_dim` features.
         name: name of the autoencoder model.
 
     Returns:
@@ -72,6 +88,14 @@ def build_autoencoder(
 
     inputs = keras.Input(shape=(input_dim,), name="input")
     hidden = inputs
+    if normalization is not None:
+        mean, variance = layer_statistics(normalization)
+        if mean.shape[0] != input_dim:
+            raise ValueError(
+                f"`normalization` should hold statistics of {input_dim} features. "
+                f"Received: normalization with {mean.shape[0]} features"
+            )
+        hidden = normalization_layer(mean, variance, name=INPUT_NORMALIZATION)(hidden)
     last = len(dims) - 1
     for i, units in enumerate(dims):
         hidden = dense(units, None if i == last else activation, f"encoder_{i}")(hidden)
@@ -79,33 +103,96 @@ def build_autoencoder(
     widths = (input_dim, *dims)
     for i in reversed(range(len(dims))):
         hidden = dense(widths[i], None if i == 0 else activation, f"decoder_{i}")(hidden)
+    if normalization is not None:
+        hidden = normalization_layer(mean, variance, invert=True, name=OUTPUT_DENORMALIZATION)(
+            hidden
+        )
     autoencoder = keras.Model(inputs, hidden, name=name)
     encoder = keras.Model(inputs, embedding, name="encoder")
     return autoencoder, encoder
+
+
+def reconstruction_model(autoencoder):
+    """The `x -> x_hat` view trained on: in normalized units when the autoencoder normalizes.
+
+    The view shares the autoencoder's layers; its targets are `normalize(autoencoder, x)`.
+    """
+    if not _has_layer(autoencoder, OUTPUT_DENORMALIZATION):
+        return autoencoder
+    return keras.Model(
+        autoencoder.inputs[0], autoencoder.get_layer(RECONSTRUCTION_LAYER).output, name="view"
+    )
+
+
+def normalize(autoencoder, x):
+    """`x` in the units the autoencoder's layers see (unchanged without a normalization)."""
+    if not _has_layer(autoencoder, INPUT_NORMALIZATION):
+        return x
+    return autoencoder.get_layer(INPUT_NORMALIZATION)(x)
+
+
+def _has_layer(model, name):
+    return any(layer.name == name for layer in model.layers)
 
 
 def _n_pairs(autoencoder):
     return sum(1 for layer in autoencoder.layers if layer.name.startswith("encoder_"))
 
 
-def _make_optimizer(optimizer):
+def fresh_optimizer(optimizer, default):
+    """A new optimizer from `optimizer` (identifier, config or instance as a template).
+
+    `default` (a callable) makes it when `optimizer` is None. A fresh instance per training stage
+    keeps one stage's slots and iteration count out of the next.
+    """
     if optimizer is None:
-        return keras.optimizers.SGD(learning_rate=1.0, momentum=0.9)
+        return default()
     template = keras.optimizers.get(optimizer)
     return template.__class__.from_config(template.get_config())
+
+
+def default_pretrain_optimizer():
+    """The pretraining optimizer when none is given: Adam(1e-3) on normalized inputs."""
+    return keras.optimizers.Adam(learning_rate=1e-3)
+
+
+def reconstruction_dataset(
+    autoencoder, x, batch_size, augmentation=None, image_shape=None, shuffle=True, seed=None
+):
+    """An endless `tf.data.Dataset` of `(x_batch, target)` batches for `reconstruction_model`.
+
+    Each batch is drawn (shuffled each pass), augmented when `augmentation` is given (a Keras
+    layer or model acting on images of `image_shape`, in training mode), and paired with its own
+    normalized value as the target: the autoencoder reconstructs what it was given.
+    """
+    augment = augmenter(augmentation, image_shape, x.shape[1])
+    n = x.shape[0]
+    data = tf.constant(x)
+    indices = tf.data.Dataset.range(n)
+    if shuffle:
+        indices = indices.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+
+    def batch(index):
+        x_batch = augment(tf.gather(data, index))
+        return x_batch, normalize(autoencoder, x_batch)
+
+    return indices.repeat().batch(batch_size).map(batch).prefetch(2)
 
 
 def pretrain_autoencoder(
     autoencoder,
     x,
-    method="layerwise",
-    layerwise_epochs=100,
-    finetune_epochs=200,
+    method="end_to_end",
+    layerwise_epochs=30,
+    finetune_epochs=150,
     batch_size=256,
     dropout=0.2,
     optimizer=None,
     callbacks=None,
     verbose=0,
+    augmentation=None,
+    image_shape=None,
+    seed=None,
 ):
     """Pretrain an autoencoder built by `build_autoencoder`, as in DEC.
 
@@ -113,7 +200,10 @@ def pretrain_autoencoder(
     `decoder_i`) is trained, with the lower encoders frozen, to reconstruct its input h_i from
     `decoder_i(dropout(encoder_i(dropout(h_i))))`, `dropout` acting as the corruption; then the
     whole autoencoder is fine-tuned end to end without dropout for `finetune_epochs`.
-    `method="end_to_end"`: only the end-to-end training.
+    `method="end_to_end"` (the default): only the end-to-end training.
+
+    The loss is the per-element mean squared error in the units the layers see (normalized, when
+    the autoencoder carries a normalization), whatever the scale of `x`.
 
     Args:
         autoencoder: model from `build_autoencoder` (its layers are trained in place).
@@ -124,16 +214,21 @@ def pretrain_autoencoder(
         batch_size: mini-batch size.
         dropout: corruption rate of the denoising pairs, in [0, 1).
         optimizer: optimizer identifier or instance used as a template (a fresh copy per stage);
-            default `SGD(learning_rate=1.0, momentum=0.9)` on the per-element mean squared error.
+            default `Adam(learning_rate=1e-3)`.
         callbacks: Keras callbacks for the end-to-end stage.
         verbose: Keras verbosity.
+        augmentation: optional Keras layer or model applied (in training mode) to every
+            end-to-end batch reshaped to `image_shape`, e.g. random shifts and rotations (DEC-DA).
+        image_shape: shape of one sample as an image, e.g. `(28, 28, 1)`; with `augmentation`.
+        seed: seed of the batch shuffling.
 
     Returns:
         The `History` of the end-to-end stage.
 
     References:
         Vincent et al., "Stacked Denoising Autoencoders", JMLR 2010;
-        Xie et al., ICML 2016, sec. 3.2.
+        Xie et al., ICML 2016, sec. 3.2;
+        Guo et al., "Deep Embedded Clustering with Data Augmentation", ACML 2018.
     """
     if method not in PRETRAIN_METHODS:
         raise ValueError(
@@ -144,11 +239,16 @@ def pretrain_autoencoder(
     for arg, value in (
         ("layerwise_epochs", layerwise_epochs),
         ("finetune_epochs", finetune_epochs),
+        ("batch_size", batch_size),
     ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"`{arg}` should be an integer >= 0. Received: {arg}={value!r}")
+        minimum = 1 if arg == "batch_size" else 0
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(
+                f"`{arg}` should be an integer >= {minimum}. Received: {arg}={value!r}"
+            )
+    x = np.asarray(x, dtype="float32")
     if method == "layerwise":
-        features = x
+        features = keras.ops.convert_to_numpy(normalize(autoencoder, x))
         for i in range(_n_pairs(autoencoder)):
             encoder_layer = autoencoder.get_layer(f"encoder_{i}")
             decoder_layer = autoencoder.get_layer(f"decoder_{i}")
@@ -156,12 +256,22 @@ def pretrain_autoencoder(
             hidden = keras.layers.Dropout(dropout)(pair_input)
             hidden = keras.layers.Dropout(dropout)(encoder_layer(hidden))
             pair = keras.Model(pair_input, decoder_layer(hidden), name=f"denoising_pair_{i}")
-            pair.compile(optimizer=_make_optimizer(optimizer), loss="mse")
+            pair.compile(
+                optimizer=fresh_optimizer(optimizer, default_pretrain_optimizer), loss="mse"
+            )
             pair.fit(
                 features, features, batch_size=batch_size, epochs=layerwise_epochs, verbose=verbose
             )
             features = keras.ops.convert_to_numpy(encoder_layer(features))
-    autoencoder.compile(optimizer=_make_optimizer(optimizer), loss="mse")
-    return autoencoder.fit(
-        x, x, batch_size=batch_size, epochs=finetune_epochs, callbacks=callbacks, verbose=verbose
+    view = reconstruction_model(autoencoder)
+    view.compile(optimizer=fresh_optimizer(optimizer, default_pretrain_optimizer), loss="mse")
+    return view.fit(
+        reconstruction_dataset(
+            autoencoder, x, batch_size, augmentation, image_shape, shuffle=True, seed=seed
+        ),
+        steps_per_epoch=-(-x.shape[0] // batch_size),
+        epochs=finetune_epochs,
+        callbacks=callbacks,
+        shuffle=False,  # the dataset shuffles itself
+        verbose=verbose,
     )

@@ -3,6 +3,7 @@
 import keras
 
 from keras_cluster.layers.clustering import ClusteringLayer
+from keras_cluster.models.autoencoder import reconstruction_model
 
 CLUSTERING_OUTPUT = "clustering"
 RECONSTRUCTION_OUTPUT = "reconstruction"
@@ -33,7 +34,9 @@ def build_idec_model(
     """The IDEC training model `x -> {"clustering": q, "reconstruction": x_hat}`.
 
     The decoder is kept so that the reconstruction loss preserves the local structure of the
-    embedding while the KL clustering loss sharpens the clusters.
+    embedding while the KL clustering loss sharpens the clusters. For an autoencoder with an input
+    normalization the reconstruction is in normalized units (`reconstruction_model`): train it
+    against `normalize(autoencoder, x)`.
 
     Args:
         autoencoder: model `x -> x_hat` from `build_autoencoder`, sharing layers with `encoder`.
@@ -51,7 +54,9 @@ def build_idec_model(
     clustering = ClusteringLayer(
         n_clusters, alpha=alpha, initial_centroids=initial_centroids, name=CLUSTERING_OUTPUT
     )
-    reconstruction = keras.layers.Identity(name=RECONSTRUCTION_OUTPUT)(autoencoder.outputs[0])
+    reconstruction = keras.layers.Identity(name=RECONSTRUCTION_OUTPUT)(
+        reconstruction_model(autoencoder).outputs[0]
+    )
     outputs = {
         CLUSTERING_OUTPUT: clustering(encoder.outputs[0]),
         RECONSTRUCTION_OUTPUT: reconstruction,

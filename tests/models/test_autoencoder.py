@@ -62,7 +62,9 @@ def test_layerwise_stage_alone_trains_the_pairs_only(rng):
     x = rng.random((64, 6)).astype("float32")
     autoencoder, _ = build_autoencoder(6, dims=(5, 3))
     before = _layer_weights(autoencoder)
-    pretrain_autoencoder(autoencoder, x, layerwise_epochs=2, finetune_epochs=0, batch_size=16)
+    pretrain_autoencoder(
+        autoencoder, x, method="layerwise", layerwise_epochs=2, finetune_epochs=0, batch_size=16
+    )
     after = _layer_weights(autoencoder)
     assert all(not np.allclose(before[n], after[n]) for n in before)
 
