@@ -12,11 +12,17 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import KMeans
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from keras_cluster.models.augmentation import validate_augmentation
 from keras_cluster.models.autoencoder import (
     PRETRAIN_METHODS,
     build_autoencoder,
+    default_pretrain_optimizer,
+    fresh_optimizer,
     pretrain_autoencoder,
 )
+
+__all__ = ["BaseDeepClusterer", "fresh_optimizer", "validate_optimizer", "validate_positive_int"]
+from keras_cluster.models.normalization import NORMALIZATIONS, fitted_normalization
 
 
 def validate_positive_int(name, value, minimum=1):
@@ -35,14 +41,6 @@ def validate_optimizer(name, value):
         raise ValueError(
             f"`{name}` should be a Keras optimizer or its name. Received: {name}={value!r}"
         ) from error
-
-
-def fresh_optimizer(value, default):
-    """A new optimizer instance from `value` (identifier, config or instance) or `default()`."""
-    if value is None:
-        return default()
-    template = keras.optimizers.get(value)
-    return template.__class__.from_config(template.get_config())
 
 
 def validate_weights_path(name, value):
@@ -94,6 +92,26 @@ class EpochProgress(keras.callbacks.Callback):
         )
 
 
+class StopOnNonFinite(keras.callbacks.Callback):
+    """Stop `fit` at the first non-finite batch loss, silently (Keras' TerminateOnNaN prints).
+
+    `non_finite_epoch` is the (1-based) epoch where it happened, or None.
+    """
+
+    def on_train_begin(self, logs=None):
+        self.non_finite_epoch = None
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(loss):
+            self.non_finite_epoch = self._epoch + 1
+            self.model.stop_training = True
+
+
 class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     """Shared scikit-learn API of the deep clustering estimators.
 
@@ -104,6 +122,8 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     """
 
     _predict_batch_size = 4096
+    # The attribute that `fit` sets last-but-one and that marks the estimator as fitted.
+    _fitted_attribute = "model_"
 
     def _validate_params(self):
         validate_positive_int("n_clusters", self.n_clusters)
@@ -134,7 +154,7 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         raise NotImplementedError
 
     def _validated(self, X):
-        check_is_fitted(self, "model_")
+        check_is_fitted(self, self._fitted_attribute)
         X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
         return X.astype(np.float32, copy=False)
 
@@ -163,42 +183,66 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
                 f"`pretrain` should be one of {PRETRAIN_METHODS}. "
                 f"Received: pretrain={self.pretrain!r}"
             )
+        if self.normalization not in NORMALIZATIONS:
+            raise ValueError(
+                f"`normalization` should be one of {NORMALIZATIONS}. "
+                f"Received: normalization={self.normalization!r}"
+            )
         validate_positive_int("pretrain_epochs", self.pretrain_epochs, minimum=0)
         validate_positive_int("finetune_epochs", self.finetune_epochs, minimum=0)
         validate_positive_int("kmeans_n_init", self.kmeans_n_init)
-        validate_optimizer("optimizer", self.optimizer)
         validate_optimizer("pretrain_optimizer", self.pretrain_optimizer)
+        validate_augmentation(self.augmentation, self.image_shape)
 
     def _pretrain_and_kmeans(self, X, kernel_regularizer=None, weights=None):
-        """Build and pretrain `autoencoder_`/`encoder_`, then fit `kmeans_` on the embedding.
-
-        With `weights` (a `.weights.h5` path of an autoencoder of the same shape) the weights are
-        loaded instead of pretrained.
-
-        Raises:
-            RuntimeError: the reconstruction loss became NaN or inf (training stops at once).
-            ValueError: `weights` is missing or does not fit the autoencoder.
-        """
-        self.autoencoder_, self.encoder_ = build_autoencoder(
-            X.shape[1], dims=tuple(self.dims), kernel_regularizer=kernel_regularizer
-        )
-        if weights is not None:
-            load_autoencoder_weights(self.autoencoder_, weights)
-            self._log(f"Pretraining skipped: autoencoder weights loaded from {weights}")
-        else:
-            self._pretrain(X)
+        """`_build_and_pretrain`, then fit `kmeans_` on the embedding."""
+        self._build_and_pretrain(X, kernel_regularizer=kernel_regularizer, weights=weights)
         embedding = self.encoder_.predict(X, batch_size=self._predict_batch_size, verbose=0)
         self.kmeans_ = KMeans(
             self.n_clusters, n_init=self.kmeans_n_init, random_state=self.random_state
         ).fit(embedding)
         self._log(f"k-means on the embedding: inertia {self.kmeans_.inertia_:.4g}")
 
-    def _pretrain(self, X):
-        self._log(
-            f"Pretraining the autoencoder ({self.pretrain}: {self.pretrain_epochs} epochs a layer "
-            f"pair, {self.finetune_epochs} end to end) on {X.shape[0]} samples"
+    def _build_and_pretrain(self, X, kernel_regularizer=None, weights=None):
+        """Build and pretrain `autoencoder_`/`encoder_`.
+
+        The autoencoder starts with the input normalization fitted on `X` (`normalization`).
+        With `weights` (a `.weights.h5` path of an autoencoder of the same shape) the weights,
+        the normalization's statistics included, are loaded instead of pretrained.
+
+        Raises:
+            RuntimeError: the reconstruction loss became NaN or inf (training stops at once).
+            ValueError: `weights` is missing or does not fit the autoencoder.
+        """
+        validate_augmentation(self.augmentation, self.image_shape, X.shape[1])
+        self.autoencoder_, self.encoder_ = build_autoencoder(
+            X.shape[1],
+            dims=tuple(self.dims),
+            kernel_regularizer=kernel_regularizer,
+            normalization=None
+            if self.normalization is None
+            else fitted_normalization(X, self.normalization),
         )
-        history = pretrain_autoencoder(
+        if weights is not None:
+            load_autoencoder_weights(self.autoencoder_, weights)
+            self._log(f"Pretraining skipped: autoencoder weights loaded from {weights}")
+        else:
+            self._pretrain(X)
+
+    def _pretrain(self, X):
+        layerwise = (
+            f"{self.pretrain_epochs} epochs a layer pair, then "
+            if self.pretrain == "layerwise"
+            else ""
+        )
+        self._log(
+            f"Pretraining the autoencoder ({layerwise}{self.finetune_epochs} epochs end to end"
+            f"{', augmented' if self.augmentation is not None else ''}) on {X.shape[0]} samples"
+        )
+        optimizer = fresh_optimizer(self.pretrain_optimizer, default_pretrain_optimizer)
+        learning_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        stop = StopOnNonFinite()
+        pretrain_autoencoder(
             self.autoencoder_,
             X,
             method=self.pretrain,
@@ -206,16 +250,21 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             finetune_epochs=self.finetune_epochs,
             batch_size=self.batch_size,
             dropout=self.dropout,
-            optimizer=self.pretrain_optimizer,
-            callbacks=[keras.callbacks.TerminateOnNaN(), *self._progress("pretraining")],
+            optimizer=optimizer,
+            callbacks=[stop, *self._progress("pretraining")],
             verbose=self._keras_verbose,
+            augmentation=self.augmentation,
+            image_shape=self.image_shape,
+            seed=self.random_state,
         )
-        losses = history.history.get("loss", [])
-        if losses and not np.isfinite(losses[-1]):
+        if stop.non_finite_epoch is not None:
             raise RuntimeError(
-                f"Pretraining diverged: the reconstruction loss became {losses[-1]} at epoch "
-                f"{len(losses)}. Scale X to about [0, 1] (it ranges over [{X.min():.3g}, "
-                f"{X.max():.3g}]) or pass a `pretrain_optimizer` with a smaller learning rate."
+                "Pretraining diverged: the reconstruction loss became NaN or inf at epoch "
+                f"{stop.non_finite_epoch} with {type(optimizer).__name__} at learning rate "
+                f"{learning_rate:g}. The inputs are normalized inside the model "
+                f"(normalization={self.normalization!r}), so the scale of X is not the cause: "
+                "pass a `pretrain_optimizer` with a smaller learning rate, e.g. "
+                f"keras.optimizers.Adam({learning_rate / 10:g})."
             )
 
     @property

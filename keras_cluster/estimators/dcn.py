@@ -3,20 +3,26 @@
 import keras
 import numpy as np
 
+from keras_cluster.estimators import defaults
 from keras_cluster.estimators.base import (
     BaseDeepClusterer,
-    fresh_optimizer,
+    validate_optimizer,
     validate_positive_int,
 )
 from keras_cluster.estimators.hard_clustering import NearestCentroidMixin
-from keras_cluster.models.autoencoder import DEFAULT_DIMS
+from keras_cluster.models.autoencoder import (
+    fresh_optimizer,
+    reconstruction_dataset,
+    reconstruction_model,
+)
 from keras_cluster.models.dcn import CENTROID_UPDATES, DeepClusteringNetwork
 
 
 class DCN(NearestCentroidMixin, BaseDeepClusterer):
     """Deep Clustering Network (Yang et al. 2017) with a scikit-learn API.
 
-    1. Pretrain the autoencoder `X-dims-X` (layer-wise denoising + end to end, or end to end).
+    1. Pretrain the autoencoder `X-dims-X` (end to end, or layer-wise denoising then end to
+       end), its input normalized inside the model (`normalization`, as `DEC`).
     2. k-means (`n_init=kmeans_n_init`) on the embedding initialises the centroids.
     3. `epochs` of `model.fit` on the paper's per-sample objective
 
@@ -24,7 +30,8 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
        L_i = |x_i - x_hat_i|^2 + clustering_weight * min_k |z_i - mu_k|^2  (+ L2 penalty)
        ```
 
-       (squared error summed over features; `clustering_weight` is the paper's lambda / 2), the
+       (squared error summed over features, in normalized units; `clustering_weight` is the
+       paper's lambda / 2), the
        centroids moved by per-cluster counts starting at `initial_count` (`"count"`, the paper)
        or by the optimizer (`"sgd"`).
 
@@ -42,14 +49,18 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
         centroid_update: `"count"` or `"sgd"`.
         initial_count: starting per-cluster count of the count update (> 0).
         l2: L2 factor of the kernel regularizers (>= 0; 0 = none).
-        pretrain: `"layerwise"` or `"end_to_end"`.
+        normalization: `"global"`, `"feature"` or None, as `DEC`.
+        pretrain: `"end_to_end"` or `"layerwise"`.
         pretrain_epochs: epochs for each layer pair of the layer-wise pretraining.
         finetune_epochs: epochs of end-to-end autoencoder training.
-        pretrain_optimizer: optimizer of the pretraining (default SGD(1.0, momentum 0.9)).
+        pretrain_optimizer: optimizer of the pretraining (default Adam(1e-3)).
         dropout: corruption rate of the denoising pretraining.
         optimizer: optimizer of the clustering stage (default Adam(1e-4)).
         batch_size: mini-batch size of every stage.
         epochs: epochs of the clustering stage.
+        augmentation: optional Keras layer or model applied to every pretraining and clustering
+            batch seen as images of `image_shape`, as `DEC`.
+        image_shape: shape of one sample as an image; with `augmentation`.
         kmeans_n_init: k-means restarts for the centroid initialisation.
         callbacks: extra Keras callbacks for the clustering stage.
         random_state: seed of Python, NumPy, TensorFlow and k-means; None leaves them alone.
@@ -74,20 +85,23 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
         self,
         n_clusters=10,
         *,
-        dims=DEFAULT_DIMS,
+        dims=defaults.DIMS,
         clustering_weight=0.5,
         centroid_update="count",
         initial_count=100.0,
         l2=0.0,
-        pretrain="layerwise",
-        pretrain_epochs=30,
-        finetune_epochs=60,
+        normalization=defaults.NORMALIZATION,
+        pretrain=defaults.PRETRAIN,
+        pretrain_epochs=defaults.LAYERWISE_EPOCHS,
+        finetune_epochs=defaults.FINETUNE_EPOCHS,
         pretrain_optimizer=None,
-        dropout=0.2,
+        dropout=defaults.DROPOUT,
         optimizer=None,
-        batch_size=256,
+        batch_size=defaults.BATCH_SIZE,
         epochs=50,
-        kmeans_n_init=20,
+        augmentation=None,
+        image_shape=None,
+        kmeans_n_init=defaults.KMEANS_N_INIT,
         callbacks=None,
         random_state=None,
         verbose=1,
@@ -98,6 +112,7 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
         self.centroid_update = centroid_update
         self.initial_count = initial_count
         self.l2 = l2
+        self.normalization = normalization
         self.pretrain = pretrain
         self.pretrain_epochs = pretrain_epochs
         self.finetune_epochs = finetune_epochs
@@ -106,6 +121,8 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
         self.optimizer = optimizer
         self.batch_size = batch_size
         self.epochs = epochs
+        self.augmentation = augmentation
+        self.image_shape = image_shape
         self.kmeans_n_init = kmeans_n_init
         self.callbacks = callbacks
         self.random_state = random_state
@@ -114,6 +131,7 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
     def _validate_params(self):
         super()._validate_params()
         self._validate_pretraining_params()
+        validate_optimizer("optimizer", self.optimizer)
         if self.centroid_update not in CENTROID_UPDATES:
             raise ValueError(
                 f"`centroid_update` should be one of {CENTROID_UPDATES}. "
@@ -137,7 +155,7 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
         self._pretrain_and_kmeans(X, kernel_regularizer=regularizer)
 
         self.network_ = DeepClusteringNetwork(
-            self.autoencoder_,
+            reconstruction_model(self.autoencoder_),
             self.encoder_.layers[-1].name,
             self.n_clusters,
             clustering_weight=self.clustering_weight,
@@ -155,10 +173,17 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
         )
         self._log(f"DCN: {self.epochs} epochs, centroids by {self.centroid_update}")
         self.history_ = self.network_.fit(
-            X,
-            X,
-            batch_size=self.batch_size,
+            reconstruction_dataset(
+                self.autoencoder_,
+                X,
+                self.batch_size,
+                self.augmentation,
+                self.image_shape,
+                seed=self.random_state,
+            ),
+            steps_per_epoch=-(-X.shape[0] // self.batch_size),
             epochs=self.epochs,
+            shuffle=False,  # the dataset shuffles itself
             callbacks=[*self._progress("DCN"), *(self.callbacks or [])],
             verbose=self._keras_verbose,
         )

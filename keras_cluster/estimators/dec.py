@@ -6,16 +6,17 @@ import keras
 import numpy as np
 
 from keras_cluster.callbacks.dec_self_training import DECSelfTraining
+from keras_cluster.estimators import defaults
 from keras_cluster.estimators.base import (
     BaseDeepClusterer,
-    fresh_optimizer,
+    validate_optimizer,
     validate_positive_int,
     validate_weights_path,
 )
+from keras_cluster.estimators.n2d import import_umap, manifold_clustering
 from keras_cluster.losses.dec import DECLoss
-from keras_cluster.models.autoencoder import (
-    DEFAULT_DIMS,
-)
+from keras_cluster.models.augmentation import augmenter
+from keras_cluster.models.autoencoder import fresh_optimizer, normalize
 from keras_cluster.models.dec import (
     CLUSTERING_OUTPUT,
     RECONSTRUCTION_OUTPUT,
@@ -24,13 +25,15 @@ from keras_cluster.models.dec import (
     build_idec_model,
 )
 
+INITS = ("kmeans", "manifold")
+
 
 class DEC(BaseDeepClusterer):
     """Deep Embedded Clustering (Xie, Girshick & Farhadi 2016) with a scikit-learn API.
 
-    1. Pretrain the autoencoder `X-dims-X` (greedy layer-wise denoising + end-to-end fine-tuning,
-       or end-to-end only).
-    2. k-means (`n_init=kmeans_n_init`) on the embedding initialises the centroids.
+    1. Pretrain the autoencoder `X-dims-X` (end to end, or greedy layer-wise denoising then end
+       to end), its input normalized inside the model (`normalization`).
+    2. The centroids start from k-means (`n_init=kmeans_n_init`) on the embedding (`init`).
     3. Self-training in `model.fit`: minimise KL(P || Q), P refreshed over the whole dataset every
        `update_interval` batches (`target="full"`) or computed per batch (`target="batch"`),
        stopping when fewer than `tol` of the hard assignments change, or after `max_iter` batches.
@@ -39,6 +42,10 @@ class DEC(BaseDeepClusterer):
         n_clusters: number of clusters.
         dims: encoder widths; the last is the embedding size.
         alpha: degrees of freedom of the Student's t kernel.
+        normalization: `"global"` (centre each feature, divide all by one common scale: the
+            geometry of X is kept), `"feature"` (standardize each feature) or None. The
+            statistics are fitted on X and live in the models' first layer, so `model_` and its
+            exports take raw rows. See `keras_cluster.models.normalization`.
         pretrain: `"end_to_end"` or `"layerwise"` (the paper's stacked denoising pretraining,
             then `finetune_epochs` end to end). End to end is the default: on digits and MNIST its
             autoencoder + k-means start was at least as good as the layer-wise one's (README).
@@ -47,7 +54,7 @@ class DEC(BaseDeepClusterer):
             `max_iter=0`): its weights are loaded and pretraining is skipped. Default None.
         pretrain_epochs: epochs for each layer pair of the layer-wise pretraining.
         finetune_epochs: epochs of end-to-end autoencoder training.
-        pretrain_optimizer: optimizer of the pretraining (default SGD(1.0, momentum 0.9)).
+        pretrain_optimizer: optimizer of the pretraining (default Adam(1e-3)).
         dropout: corruption rate of the denoising pretraining.
         optimizer: optimizer of the clustering stage (default SGD(0.01, momentum 0.9), the paper's).
         batch_size: mini-batch size of every stage.
@@ -57,6 +64,14 @@ class DEC(BaseDeepClusterer):
         tol: stop when the fraction of changed assignments falls below it.
         max_iter: maximum number of clustering batches.
         target: `"full"` (the paper) or `"batch"` (P from each batch's own Q).
+        init: the initial centroids: `"kmeans"` (the paper: k-means on the embedding),
+            `"manifold"` (the centroids of N2D's UMAP + k-means partition of the embedding;
+            needs the umap extra), or an array `(n_clusters, dims[-1])`.
+        augmentation: optional Keras layer or model applied in training mode to every
+            pretraining and self-training batch seen as images of `image_shape` (DEC-DA: e.g.
+            `keras.Sequential([keras.layers.RandomTranslation(0.1, 0.1),
+            keras.layers.RandomRotation(10 / 360)])`); P is computed on the clean X.
+        image_shape: shape of one sample as an image, e.g. `(28, 28, 1)`; with `augmentation`.
         kmeans_n_init: k-means restarts for the centroid initialisation.
         callbacks: extra Keras callbacks for the clustering stage's `fit`.
         random_state: seed of Python, NumPy, TensorFlow and k-means; None leaves them alone.
@@ -68,7 +83,8 @@ class DEC(BaseDeepClusterer):
         model_: Keras model `X -> q`, ready for `.save()` and `.export()`.
         encoder_: Keras model `X -> z`.
         autoencoder_: Keras model `X -> X_hat`.
-        kmeans_: the k-means fitted on the pretrained embedding.
+        kmeans_: the k-means fitted on the pretrained embedding (`init="kmeans"`).
+        init_labels_: the partition the centroids started from.
         history_: the clustering stage's `History`.
         n_iter_: clustering batches run; converged_: whether `tol` was reached.
         fit_time_: seconds spent in `fit`.
@@ -81,6 +97,7 @@ class DEC(BaseDeepClusterer):
 
     References:
         Xie, Girshick & Farhadi, "Unsupervised Deep Embedding for Clustering Analysis", ICML 2016.
+        Guo, Zhu, Liu & Yin, "Deep Embedded Clustering with Data Augmentation", ACML 2018.
     """
 
     _reconstruction = False
@@ -89,21 +106,25 @@ class DEC(BaseDeepClusterer):
         self,
         n_clusters=10,
         *,
-        dims=DEFAULT_DIMS,
+        dims=defaults.DIMS,
         alpha=1.0,
-        pretrain="end_to_end",
+        normalization=defaults.NORMALIZATION,
+        pretrain=defaults.PRETRAIN,
         autoencoder_weights=None,
-        pretrain_epochs=30,
-        finetune_epochs=150,
+        pretrain_epochs=defaults.LAYERWISE_EPOCHS,
+        finetune_epochs=defaults.FINETUNE_EPOCHS,
         pretrain_optimizer=None,
-        dropout=0.2,
+        dropout=defaults.DROPOUT,
         optimizer=None,
-        batch_size=256,
-        update_interval=70,
-        tol=0.001,
-        max_iter=2000,
+        batch_size=defaults.BATCH_SIZE,
+        update_interval=defaults.UPDATE_INTERVAL,
+        tol=defaults.TOL,
+        max_iter=defaults.MAX_ITER,
         target="full",
-        kmeans_n_init=20,
+        init="kmeans",
+        augmentation=None,
+        image_shape=None,
+        kmeans_n_init=defaults.KMEANS_N_INIT,
         callbacks=None,
         random_state=None,
         verbose=1,
@@ -111,6 +132,7 @@ class DEC(BaseDeepClusterer):
         self.n_clusters = n_clusters
         self.dims = dims
         self.alpha = alpha
+        self.normalization = normalization
         self.pretrain = pretrain
         self.autoencoder_weights = autoencoder_weights
         self.pretrain_epochs = pretrain_epochs
@@ -123,6 +145,9 @@ class DEC(BaseDeepClusterer):
         self.tol = tol
         self.max_iter = max_iter
         self.target = target
+        self.init = init
+        self.augmentation = augmentation
+        self.image_shape = image_shape
         self.kmeans_n_init = kmeans_n_init
         self.callbacks = callbacks
         self.random_state = random_state
@@ -131,6 +156,7 @@ class DEC(BaseDeepClusterer):
     def _validate_params(self):
         super()._validate_params()
         self._validate_pretraining_params()
+        validate_optimizer("optimizer", self.optimizer)
         validate_weights_path("autoencoder_weights", self.autoencoder_weights)
         validate_positive_int("update_interval", self.update_interval)
         validate_positive_int("max_iter", self.max_iter, minimum=0)
@@ -140,8 +166,57 @@ class DEC(BaseDeepClusterer):
             )
         if not (isinstance(self.tol, (int, float)) and 0.0 <= self.tol <= 1.0):
             raise ValueError(f"`tol` should be a number in [0, 1]. Received: tol={self.tol!r}")
+        self._validate_init()
         if not (isinstance(self.alpha, (int, float)) and self.alpha > 0):
             raise ValueError(f"`alpha` should be a number > 0. Received: alpha={self.alpha!r}")
+
+    def _validate_init(self):
+        if isinstance(self.init, str):
+            if self.init not in INITS:
+                raise ValueError(
+                    f"`init` should be one of {INITS} or an array of initial centroids. "
+                    f"Received: init={self.init!r}"
+                )
+            return
+        centroids = np.asarray(self.init)
+        expected = (self.n_clusters, tuple(self.dims)[-1])
+        if (
+            centroids.shape != expected
+            or not np.issubdtype(centroids.dtype, np.number)
+            or not np.all(np.isfinite(centroids))
+        ):
+            raise ValueError(
+                f"`init` as an array should hold finite initial centroids of shape {expected} "
+                f"(n_clusters, dims[-1]). Received: init with shape {centroids.shape} and dtype "
+                f"{centroids.dtype}"
+            )
+
+    def _initial_centroids(self, X):
+        """Pretrain, then the centroids `init` asks for; sets `init_labels_`."""
+        if isinstance(self.init, str) and self.init == "kmeans":
+            self._pretrain_and_kmeans(X, weights=self.autoencoder_weights)
+            self.init_labels_ = self.kmeans_.labels_.astype(np.int64)
+            return self.kmeans_.cluster_centers_
+        if isinstance(self.init, str):  # "manifold"
+            import_umap()  # before the pretraining: a missing extra fails at once
+        self._build_and_pretrain(X, weights=self.autoencoder_weights)
+        embedding = self.encoder_.predict(X, batch_size=self._predict_batch_size, verbose=0)
+        if isinstance(self.init, str):
+            _, _, clusterer = manifold_clustering(
+                embedding,
+                self.n_clusters,
+                n_init=self.kmeans_n_init,
+                random_state=self.random_state,
+            )
+            self.init_labels_ = clusterer.labels_.astype(np.int64)
+            self._log("Centroids from N2D's UMAP + k-means partition of the embedding")
+            return np.stack(
+                [embedding[self.init_labels_ == k].mean(0) for k in range(self.n_clusters)]
+            )
+        centroids = np.asarray(self.init, dtype=np.float32)
+        distances = ((embedding[:, None, :] - centroids[None]) ** 2).sum(-1)
+        self.init_labels_ = distances.argmin(1).astype(np.int64)
+        return centroids
 
     def _default_optimizer(self):
         return keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)
@@ -156,16 +231,21 @@ class DEC(BaseDeepClusterer):
         )
 
     def _fit(self, X):
-        self._pretrain_and_kmeans(X, weights=self.autoencoder_weights)
-
+        centroids = self._initial_centroids(X)
         model = self._build_training_model()
-        model.get_layer(CLUSTERING_OUTPUT).set_centroids(self.kmeans_.cluster_centers_)
+        model.get_layer(CLUSTERING_OUTPUT).set_centroids(centroids)
         self._compile(model)
         self_training = DECSelfTraining(
             X, self.n_clusters, self.update_interval, self.tol, max_iter=self.max_iter
         )
         dataset = self_training.make_dataset(
-            self.batch_size, reconstruction=self._reconstruction, seed=self.random_state
+            self.batch_size,
+            reconstruction=self._reconstruction,
+            seed=self.random_state,
+            augmentation=augmenter(self.augmentation, self.image_shape, X.shape[1])
+            if self.augmentation is not None
+            else None,
+            reconstruction_target=lambda x_batch: normalize(self.autoencoder_, x_batch),
         )
         epochs = math.ceil(self.max_iter / self.update_interval)
         self._log(f"Self-training: at most {self.max_iter} batches, P every {self.update_interval}")
@@ -198,17 +278,20 @@ class DEC(BaseDeepClusterer):
 class IDEC(DEC):
     """Improved DEC (Guo et al. 2017): DEC that keeps the decoder and its reconstruction loss.
 
-    The clustering stage minimises, per sample, the paper's sum of the two terms
+    The clustering stage minimises, per sample, the two terms of the reference code
 
     ```
-    L_i = ||x_i - x_hat_i||^2 + gamma * KL(P_i || Q_i)
+    L_i = (1/d) ||x_i - x_hat_i||^2 + gamma * KL(P_i || Q_i)
     ```
 
-    (squared error summed over features, as the paper's L_r, not averaged), so the embedding keeps
-    the local structure the autoencoder learned while the clusters sharpen.
+    (squared error averaged over the `d` features, in normalized units, as XifengGuo/IDEC's
+    `'mse'`), so the embedding keeps the local structure the autoencoder learned while the
+    clusters sharpen. The paper writes the sum over features; with `d = 784` that sum outweighs
+    the KL term and IDEC ended below its own k-means start on MNIST.
 
     Args:
-        gamma: weight of the clustering loss (0.1 in the paper).
+        gamma: weight of the clustering loss (0.1 in the paper and its code). Larger values
+            sharpen the clusters faster and keep less of the reconstruction's structure.
         optimizer: default Adam(learning_rate=1e-3) as in the paper.
         **kwargs: as `DEC`.
 
@@ -224,21 +307,25 @@ class IDEC(DEC):
         n_clusters=10,
         *,
         gamma=0.1,
-        dims=DEFAULT_DIMS,
+        dims=defaults.DIMS,
         alpha=1.0,
-        pretrain="end_to_end",
+        normalization=defaults.NORMALIZATION,
+        pretrain=defaults.PRETRAIN,
         autoencoder_weights=None,
-        pretrain_epochs=30,
-        finetune_epochs=150,
+        pretrain_epochs=defaults.LAYERWISE_EPOCHS,
+        finetune_epochs=defaults.FINETUNE_EPOCHS,
         pretrain_optimizer=None,
-        dropout=0.2,
+        dropout=defaults.DROPOUT,
         optimizer=None,
-        batch_size=256,
-        update_interval=70,
-        tol=0.001,
-        max_iter=2000,
+        batch_size=defaults.BATCH_SIZE,
+        update_interval=defaults.UPDATE_INTERVAL,
+        tol=defaults.TOL,
+        max_iter=defaults.MAX_ITER,
         target="full",
-        kmeans_n_init=20,
+        init="kmeans",
+        augmentation=None,
+        image_shape=None,
+        kmeans_n_init=defaults.KMEANS_N_INIT,
         callbacks=None,
         random_state=None,
         verbose=1,
@@ -247,6 +334,7 @@ class IDEC(DEC):
             n_clusters,
             dims=dims,
             alpha=alpha,
+            normalization=normalization,
             pretrain=pretrain,
             autoencoder_weights=autoencoder_weights,
             pretrain_epochs=pretrain_epochs,
@@ -259,6 +347,9 @@ class IDEC(DEC):
             tol=tol,
             max_iter=max_iter,
             target=target,
+            init=init,
+            augmentation=augmentation,
+            image_shape=image_shape,
             kmeans_n_init=kmeans_n_init,
             callbacks=callbacks,
             random_state=random_state,
@@ -281,11 +372,10 @@ class IDEC(DEC):
                 CLUSTERING_OUTPUT: self._clustering_loss(),
                 RECONSTRUCTION_OUTPUT: "mse",
             },
-            # Per-element MSE times the feature count is the paper's per-sample squared error.
-            loss_weights={
-                CLUSTERING_OUTPUT: self.gamma,
-                RECONSTRUCTION_OUTPUT: float(self.n_features_in_),
-            },
+            # The reference code's weighting (XifengGuo/IDEC): per-element MSE (in normalized
+            # units) + gamma * KL. The paper's per-sample sum of squares would multiply the
+            # reconstruction by the feature count and let it outweigh the clustering term.
+            loss_weights={CLUSTERING_OUTPUT: self.gamma, RECONSTRUCTION_OUTPUT: 1.0},
         )
 
     def _build_training_model(self):

@@ -146,11 +146,131 @@ def test_bad_parameters(params, match):
         DEC(**{**base, **params}).fit(np.random.default_rng(0).random((20, 3)))
 
 
-def test_diverged_pretraining_raises_a_clear_error():
-    x = np.random.default_rng(0).random((40, 3)) * 1e6
-    estimator = DEC(n_clusters=2, **{**TINY, "pretrain_optimizer": keras.optimizers.SGD(10.0)})
-    with pytest.raises(RuntimeError, match="Pretraining diverged.*Scale X"):
+def _scalings(rng):
+    """The preprocessings users give: each a different affine map of the same features."""
+    base = rng.normal(size=(500, 8))
+    unit = (base - base.min(0)) / np.ptp(base, axis=0)
+    mixed = base.copy()
+    mixed[:, 0] *= 1000.0
+    return {
+        "unit interval": unit,
+        "standardized": (base - base.mean(0)) / base.std(0),
+        "standard normal x100": base * 100.0,
+        "pixels 0-255": np.round(unit * 255.0),
+        "offset +100": base + 100.0,
+        "one column x1000": mixed,
+    }
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "unit interval",
+        "standardized",
+        "standard normal x100",
+        "pixels 0-255",
+        "offset +100",
+        "one column x1000",
+    ],
+)
+def test_default_pretraining_does_not_diverge_on_any_affine_scaling(name):
+    """Default dims, optimizer and learning rate; only the epochs cut (30, well past where the
+    old SGD(1.0) default diverged on every one of these)."""
+    x = _scalings(np.random.default_rng(0))[name].astype("float32")
+    estimator = DEC(n_clusters=3, finetune_epochs=30, max_iter=10, random_state=0, verbose=0)
+    estimator.fit(x)
+    assert np.all(np.isfinite(estimator.predict_proba(x)))
+    assert set(estimator.labels_) <= {0, 1, 2}
+
+
+def test_an_affine_rescaling_of_x_trains_the_same_model(digits):
+    x = digits[0][:200]
+    plain = DEC(n_clusters=4, **TINY).fit(x)
+    rescaled = DEC(n_clusters=4, **TINY).fit(255.0 * x + 100.0)
+    agreement = np.mean(plain.labels_ == rescaled.labels_)
+    assert agreement > 0.95
+    np.testing.assert_allclose(
+        plain.predict_proba(x), rescaled.predict_proba(255.0 * x + 100.0), atol=1e-2
+    )
+
+
+def test_diverged_pretraining_raises_an_error_whose_advice_fits_the_data():
+    x = np.random.default_rng(0).random((40, 3)).astype("float32")
+    estimator = DEC(n_clusters=2, **{**TINY, "pretrain_optimizer": keras.optimizers.SGD(1e6)})
+    with pytest.raises(RuntimeError, match="Pretraining diverged") as error:
         estimator.fit(x)
+    message = str(error.value)
+    assert "normalized inside the model" in message and "Adam(100000)" in message
+    assert "Scale X" not in message
+
+
+def test_diverged_pretraining_prints_nothing_at_verbose_0(capsys):
+    x = np.random.default_rng(0).random((40, 3)).astype("float32")
+    estimator = DEC(n_clusters=2, **{**TINY, "pretrain_optimizer": keras.optimizers.SGD(1e6)})
+    with pytest.raises(RuntimeError):
+        estimator.fit(x)
+    assert capsys.readouterr().out == ""
+
+
+def test_model_carries_the_normalization_and_serves_raw_rows(fitted, digits, tmp_path):
+    x = 16.0 * digits[0][:20]  # raw digits pixels, 0-16: the model was fitted on x / 16
+    refit = DEC(n_clusters=4, **TINY).fit(16.0 * digits[0])
+    np.testing.assert_allclose(refit.predict_proba(x), fitted.predict_proba(x / 16.0), atol=1e-2)
+    assert refit.model_.get_layer("input_normalization") is not None
+    path = tmp_path / "dec.keras"
+    refit.model_.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), refit.predict_proba(x), atol=1e-6)
+
+
+def test_augmentation_is_applied_to_self_training_batches_and_p_uses_clean_data(digits):
+    x = digits[0][:128]
+    seen = []
+
+    class Record(keras.layers.Layer):
+        """Adds 1 to every pixel and records the batches it saw."""
+
+        def call(self, images, training=None):
+            seen.append(training)
+            return images + 1.0
+
+    estimator = DEC(
+        n_clusters=3,
+        **{**TINY, "max_iter": 5},
+        augmentation=Record(),
+        image_shape=(8, 8, 1),
+    )
+    from keras_cluster.callbacks.dec_self_training import DECSelfTraining
+
+    updates = []
+    original = DECSelfTraining.update_target
+
+    def spy(self):
+        updates.append(self.x.copy())
+        return original(self)
+
+    DECSelfTraining.update_target = spy
+    try:
+        estimator.fit(x)
+    finally:
+        DECSelfTraining.update_target = original
+    assert seen and all(flag is True for flag in seen)
+    # P was computed on the clean rows, never on augmented ones.
+    assert updates and all(np.array_equal(u, x) for u in updates)
+    dataset = DECSelfTraining(x, 3).make_dataset(
+        8, augmentation=lambda batch: batch + 1.0, shuffle=False
+    )
+    x_batch, _ = next(iter(dataset))
+    np.testing.assert_allclose(x_batch.numpy(), x[:8] + 1.0)
+
+
+def test_idec_weights_the_per_element_reconstruction_as_the_reference_code(digits):
+    """Total = gamma * KL + per-element MSE (not times the feature count, as before)."""
+    estimator = IDEC(n_clusters=3, gamma=0.25, **{**TINY, "max_iter": 10}).fit(digits[0][:100])
+    logs = {key: np.asarray(values) for key, values in estimator.history_.history.items()}
+    np.testing.assert_allclose(
+        logs["loss"], 0.25 * logs["clustering_loss"] + logs["reconstruction_loss"], rtol=1e-4
+    )
 
 
 def test_idec_bad_gamma():
@@ -202,3 +322,36 @@ def test_bad_autoencoder_weights(digits, tmp_path):
     other.autoencoder_.save_weights(path)
     with pytest.raises(ValueError, match="does not fit the autoencoder"):
         DEC(n_clusters=3, autoencoder_weights=path, **TINY).fit(x)
+
+
+def test_init_with_centroids_starts_from_them(digits):
+    x = digits[0][:120]
+    pretrained = DEC(n_clusters=3, **{**TINY, "max_iter": 0}).fit(x)
+    centroids = pretrained.kmeans_.cluster_centers_[::-1].copy()
+    estimator = DEC(n_clusters=3, init=centroids, **{**TINY, "max_iter": 0}).fit(x)
+    np.testing.assert_allclose(estimator.cluster_centers_, centroids, rtol=1e-6)
+    embedding = estimator.transform(x)
+    nearest = ((embedding[:, None] - centroids[None]) ** 2).sum(-1).argmin(1)
+    np.testing.assert_array_equal(estimator.init_labels_, nearest)
+
+
+def test_manifold_init_starts_from_the_n2d_partition(digits):
+    pytest.importorskip("umap")
+    x = digits[0][:200]
+    estimator = DEC(n_clusters=4, init="manifold", **{**TINY, "max_iter": 0}).fit(x)
+    embedding = estimator.transform(x)
+    expected = np.stack([embedding[estimator.init_labels_ == k].mean(0) for k in range(4)])
+    np.testing.assert_allclose(estimator.cluster_centers_, expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "init, match",
+    [
+        ("random", "init='random'"),
+        (np.zeros((2, 5)), r"shape \(3, 5\).*Received: init with shape \(2, 5\)"),
+        (np.full((3, 5), np.nan), "finite initial centroids"),
+    ],
+)
+def test_bad_init(init, match, digits):
+    with pytest.raises(ValueError, match=match):
+        DEC(n_clusters=3, init=init, **TINY).fit(digits[0][:50])

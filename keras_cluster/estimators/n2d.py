@@ -1,0 +1,232 @@
+"""N2D (McConville et al. 2020): autoencoder, UMAP of its embedding, then k-means or a GMM."""
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.mixture import GaussianMixture
+
+from keras_cluster.estimators import defaults
+from keras_cluster.estimators.base import (
+    BaseDeepClusterer,
+    validate_positive_int,
+    validate_weights_path,
+)
+
+CLUSTERERS = ("kmeans", "gmm")
+UMAP_EXTRA = 'pip install "keras-cluster[umap]"'
+
+
+def import_umap():
+    """The `umap` module (umap-learn), or an ImportError that names the extra to install."""
+    try:
+        import umap
+    except ImportError as error:
+        raise ImportError(
+            f"N2D needs umap-learn, an optional dependency: {UMAP_EXTRA} "
+            "(or pip install umap-learn)."
+        ) from error
+    return umap
+
+
+def manifold_clustering(
+    embedding,
+    n_clusters,
+    n_components=None,
+    n_neighbors=20,
+    min_dist=0.0,
+    metric="euclidean",
+    clusterer="kmeans",
+    n_init=10,
+    random_state=None,
+):
+    """N2D's clustering of an embedding: UMAP to `n_components` dimensions, then a clusterer.
+
+    Args:
+        embedding: array `(n_samples, d)`, e.g. `encoder.predict(x)`.
+        n_clusters: number of clusters.
+        n_components: UMAP dimensions (None: `n_clusters`).
+        n_neighbors, min_dist, metric: UMAP's (capped at `n_samples - 1` neighbours).
+        clusterer: `"kmeans"` or `"gmm"` (full covariance).
+        n_init: restarts of the clusterer.
+        random_state: seed of UMAP (single-threaded when set) and of the clusterer.
+
+    Returns:
+        `(umap_model, coordinates, fitted_clusterer)`.
+    """
+    umap = import_umap()
+    umap_model = umap.UMAP(
+        n_components=n_components or n_clusters,
+        n_neighbors=min(n_neighbors, embedding.shape[0] - 1),
+        min_dist=min_dist,
+        metric=metric,
+        random_state=random_state,
+        n_jobs=1 if random_state is not None else -1,
+    )
+    coordinates = umap_model.fit_transform(embedding).astype(np.float32)
+    if clusterer == "kmeans":
+        fitted = KMeans(n_clusters, n_init=n_init, random_state=random_state)
+    else:
+        fitted = GaussianMixture(
+            n_clusters, covariance_type="full", n_init=n_init, random_state=random_state
+        )
+    return umap_model, coordinates, fitted.fit(coordinates)
+
+
+class N2D(BaseDeepClusterer):
+    """N2D: cluster the UMAP manifold of an autoencoder's embedding.
+
+    1. Pretrain the autoencoder `X-dims-X` exactly as `DEC` does (same defaults, normalization,
+       `augmentation` and `autoencoder_weights`, so one pretraining can serve both).
+    2. UMAP (`n_components` dimensions, default `n_clusters`; `n_neighbors=20`, `min_dist=0`)
+       of the embedding `z = encoder(X)`: the local manifold structure the autoencoder learned
+       becomes clusters that a simple clusterer separates.
+    3. `clusterer="kmeans"` (default, `kmeans_n_init` restarts) or `"gmm"` (a full-covariance
+       Gaussian mixture, N2D's published choice) on the manifold coordinates.
+
+    `predict` maps new rows through the encoder, UMAP's `transform` and the clusterer;
+    `transform` returns the manifold coordinates, where `cluster_centers_` live.
+    `predict_proba` is the mixture's responsibilities (`"gmm"`) or, for k-means, DEC's Student's
+    t soft assignment `q_ij ∝ (1 + |u_i - mu_j|^2)^-1` to the centres. UMAP is not a Keras layer,
+    so there is no end-to-end `model_`: the Keras parts are `encoder_` and `autoencoder_`.
+
+    Needs umap-learn: `pip install "keras-cluster[umap]"`.
+
+    Args:
+        n_clusters: number of clusters.
+        dims, normalization, pretrain, autoencoder_weights, pretrain_epochs, finetune_epochs,
+            pretrain_optimizer, dropout, batch_size, augmentation, image_shape: the pretraining,
+            as `DEC`.
+        n_components: UMAP dimensions (None: `n_clusters`, as N2D).
+        n_neighbors: UMAP neighbourhood size (20, as N2D).
+        min_dist: UMAP minimum distance (0, as N2D: tight clumps).
+        metric: UMAP metric on the embedding.
+        clusterer: `"kmeans"` or `"gmm"`.
+        kmeans_n_init: restarts of k-means (and of the mixture's initialisation).
+        random_state: seed of Keras, UMAP and the clusterer; with it UMAP runs single-threaded,
+            as umap-learn requires for reproducibility. None leaves the seeds alone.
+        verbose: 0 silent, 1 stage summaries, 2 Keras progress too.
+
+    Attributes:
+        labels_, cluster_centers_ (`(n_clusters, n_components)`, in the manifold), encoder_,
+        autoencoder_, umap_ (the fitted `umap.UMAP`), clusterer_ (the fitted `KMeans` or
+        `GaussianMixture`), embedding_ (the training rows' manifold coordinates), fit_time_.
+
+    Example:
+
+    >>> from keras_cluster.datasets import load_digits
+    >>> X, y = load_digits()
+    >>> labels = N2D(n_clusters=10, random_state=0, verbose=0).fit_predict(X)  # doctest: +SKIP
+
+    References:
+        McConville, Santos-Rodriguez, Piechocki & Craddock, "N2D: (Not Too) Deep Clustering via
+        Clustering the Local Manifold of an Autoencoded Embedding", ICPR 2020.
+    """
+
+    def __init__(
+        self,
+        n_clusters=10,
+        *,
+        dims=defaults.DIMS,
+        normalization=defaults.NORMALIZATION,
+        pretrain=defaults.PRETRAIN,
+        autoencoder_weights=None,
+        pretrain_epochs=defaults.LAYERWISE_EPOCHS,
+        finetune_epochs=defaults.FINETUNE_EPOCHS,
+        pretrain_optimizer=None,
+        dropout=defaults.DROPOUT,
+        batch_size=defaults.BATCH_SIZE,
+        augmentation=None,
+        image_shape=None,
+        n_components=None,
+        n_neighbors=20,
+        min_dist=0.0,
+        metric="euclidean",
+        clusterer="kmeans",
+        kmeans_n_init=defaults.KMEANS_N_INIT,
+        random_state=None,
+        verbose=1,
+    ):
+        self.n_clusters = n_clusters
+        self.dims = dims
+        self.normalization = normalization
+        self.pretrain = pretrain
+        self.autoencoder_weights = autoencoder_weights
+        self.pretrain_epochs = pretrain_epochs
+        self.finetune_epochs = finetune_epochs
+        self.pretrain_optimizer = pretrain_optimizer
+        self.dropout = dropout
+        self.batch_size = batch_size
+        self.augmentation = augmentation
+        self.image_shape = image_shape
+        self.n_components = n_components
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.metric = metric
+        self.clusterer = clusterer
+        self.kmeans_n_init = kmeans_n_init
+        self.random_state = random_state
+        self.verbose = verbose
+
+    _fitted_attribute = "clusterer_"
+
+    def _validate_params(self):
+        super()._validate_params()
+        self._validate_pretraining_params()
+        validate_weights_path("autoencoder_weights", self.autoencoder_weights)
+        if self.n_components is not None:
+            validate_positive_int("n_components", self.n_components)
+        validate_positive_int("n_neighbors", self.n_neighbors, minimum=2)
+        if isinstance(self.min_dist, bool) or not (
+            isinstance(self.min_dist, (int, float)) and self.min_dist >= 0
+        ):
+            raise ValueError(
+                f"`min_dist` should be a number >= 0. Received: min_dist={self.min_dist!r}"
+            )
+        if self.clusterer not in CLUSTERERS:
+            raise ValueError(
+                f"`clusterer` should be one of {CLUSTERERS}. Received: clusterer={self.clusterer!r}"
+            )
+
+    def _fit(self, X):
+        import_umap()  # before the pretraining: a missing extra fails at once
+        self._build_and_pretrain(X, weights=self.autoencoder_weights)
+        embedding = self.encoder_.predict(X, batch_size=self._predict_batch_size, verbose=0)
+        self._log(f"UMAP of the embedding to {self.n_components or self.n_clusters} dimensions")
+        self.umap_, self.embedding_, self.clusterer_ = manifold_clustering(
+            embedding,
+            self.n_clusters,
+            n_components=self.n_components,
+            n_neighbors=self.n_neighbors,
+            min_dist=self.min_dist,
+            metric=self.metric,
+            clusterer=self.clusterer,
+            n_init=self.kmeans_n_init,
+            random_state=self.random_state,
+        )
+        centers = getattr(self.clusterer_, "cluster_centers_", None)
+        if centers is None:
+            centers = self.clusterer_.means_
+        self.cluster_centers_ = centers.astype(np.float32)
+        self.labels_ = self.clusterer_.predict(self.embedding_).astype(np.int64)
+        self._log(
+            f"Done: {self.clusterer} on the manifold, cluster sizes "
+            f"{np.bincount(self.labels_, minlength=self.n_clusters).tolist()}"
+        )
+
+    def transform(self, X):
+        """The manifold coordinates `umap.transform(encoder(X))`, `(n_samples, n_components)`."""
+        X = self._validated(X)
+        embedding = self.encoder_.predict(X, batch_size=self._predict_batch_size, verbose=0)
+        return self.umap_.transform(embedding).astype(np.float32)
+
+    def predict(self, X):
+        """Cluster of each row: the clusterer's label of its manifold coordinates."""
+        return self.clusterer_.predict(self.transform(X)).astype(np.int64)
+
+    def predict_proba(self, X):
+        """Soft assignments `(n_samples, n_clusters)`: GMM responsibilities or Student's t q."""
+        coordinates = self.transform(X)
+        if self.clusterer == "gmm":
+            return self.clusterer_.predict_proba(coordinates)
+        distances = ((coordinates[:, None, :] - self.cluster_centers_[None]) ** 2).sum(-1)
+        kernel = 1.0 / (1.0 + distances.astype(np.float64))
+        return kernel / kernel.sum(axis=1, keepdims=True)
