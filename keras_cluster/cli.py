@@ -3,10 +3,13 @@
 With no arguments it clusters scikit-learn's digits (embedded in scikit-learn, no download) with
 DEC, prints ACC / NMI / ARI and the time, and writes the labels (CSV), an embedding plot (PNG)
 and a summary (JSON) to `keras_cluster_output/`. Given a `.npy` or `.csv` file of features it
-clusters that instead (scores only with `--labels`).
+clusters that instead (scores only with `--labels`). The features are used as given: the
+normalization is fitted inside the model (`--normalization`), so an exported model takes the same
+raw rows.
 
     keras-cluster
     keras-cluster features.csv --labels labels.csv --n-clusters 5 --method idec --export
+    keras-cluster features.csv --method n2d --normalization feature
     python -m keras_cluster --help
 """
 
@@ -20,7 +23,8 @@ import numpy as np
 
 PROG = "keras-cluster"
 DEFAULT_OUT = "keras_cluster_output"
-SCALINGS = ("auto", "none", "minmax", "standard")
+METHODS = ("dec", "idec", "n2d")
+NORMALIZATION_CHOICES = ("global", "feature", "none")
 
 
 class UsageError(Exception):
@@ -57,7 +61,7 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog=PROG,
         description=(
-            "Deep Embedded Clustering (DEC / IDEC) in Keras 3. Without DATA, clusters "
+            "Deep clustering (DEC / IDEC / N2D) in Keras 3. Without DATA, clusters "
             "scikit-learn's digits and reports ACC / NMI / ARI against their labels."
         ),
         epilog=(
@@ -75,12 +79,18 @@ def build_parser():
         "--labels", help="true labels for DATA (.npy, .csv or .txt, one per sample), for scores"
     )
     parser.add_argument("--n-clusters", type=_positive_int(1), default=10, help="default 10")
-    parser.add_argument("--method", choices=("dec", "idec"), default="dec", help="default dec")
+    parser.add_argument(
+        "--method",
+        choices=METHODS,
+        default="dec",
+        help="default dec; n2d needs the umap extra (pip install 'keras-cluster[umap]')",
+    )
     parser.add_argument("--out", default=DEFAULT_OUT, help=f"output folder, default {DEFAULT_OUT}/")
     parser.add_argument(
         "--export",
         action="store_true",
-        help="also export the fitted model (X -> q) as a SavedModel to OUT/saved_model",
+        help="also export the fitted model (raw rows X -> q) as a SavedModel to "
+        "OUT/saved_model (dec and idec: n2d's UMAP is not a Keras layer)",
     )
     verbosity = parser.add_mutually_exclusive_group()
     verbosity.add_argument("--quiet", action="store_true", help="no progress, only the results")
@@ -88,12 +98,12 @@ def build_parser():
         "--verbose", action="store_true", help="also Keras' line per epoch of every stage"
     )
     parser.add_argument(
-        "--scale",
-        choices=SCALINGS,
-        default="auto",
-        help="feature scaling of DATA: minmax (each feature to [0, 1]), standard (zero mean, "
-        "unit variance), none; auto (default) = minmax if any value lies outside [0, 1], else "
-        "none. The default optimizers assume inputs of that order, as the digits' pixels/16",
+        "--normalization",
+        choices=NORMALIZATION_CHOICES,
+        default="global",
+        help="input normalization fitted on DATA inside the model: global (default: centre each "
+        "feature, divide all by one common scale, keeping the data's geometry), feature "
+        "(standardize each feature: columns in unrelated units), none",
     )
     parser.add_argument(
         "--random-state", type=_positive_int(0), default=0, help="seed of the run, default 0"
@@ -169,19 +179,6 @@ def load_features(path):
     return X.astype(np.float32)
 
 
-def scale_features(X, scale):
-    """`X` scaled per feature as `--scale` says; returns `(X, name of the scaling applied)`."""
-    if scale == "auto":
-        scale = "minmax" if X.min() < 0.0 or X.max() > 1.0 else "none"
-    if scale == "minmax":
-        low, span = X.min(axis=0), np.ptp(X, axis=0)
-        X = (X - low) / np.where(span > 0, span, 1.0)
-    elif scale == "standard":
-        std = X.std(axis=0)
-        X = (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)
-    return X.astype(np.float32), scale
-
-
 def _is_int(text):
     try:
         int(text)
@@ -221,21 +218,24 @@ def load_labels(path, n_samples):
 
 
 def _estimator(args):
-    from keras_cluster.estimators import DEC, IDEC
+    from keras_cluster.estimators import DEC, IDEC, N2D
 
     budget = {
         "dims": args.dims,
         "pretrain": args.pretrain,
         "pretrain_epochs": args.pretrain_epochs,
         "finetune_epochs": args.finetune_epochs,
-        "max_iter": args.max_iter,
-        "update_interval": args.update_interval,
         "batch_size": args.batch_size,
     }
+    if args.method != "n2d":
+        budget.update(max_iter=args.max_iter, update_interval=args.update_interval)
+    elif args.max_iter is not None or args.update_interval is not None:
+        raise UsageError("--max-iter and --update-interval are DEC / IDEC settings, not n2d's")
     given = {name: value for name, value in budget.items() if value is not None}
-    estimator_class = {"dec": DEC, "idec": IDEC}[args.method]
+    estimator_class = {"dec": DEC, "idec": IDEC, "n2d": N2D}[args.method]
     return estimator_class(
         args.n_clusters,
+        normalization=None if args.normalization == "none" else args.normalization,
         random_state=args.random_state,
         verbose=0 if args.quiet else 2 if args.verbose else 1,
         **given,
@@ -258,11 +258,14 @@ def run(args):
         X, y = load_digits()
         source = "digits"
     else:
-        X, scaling = scale_features(load_features(args.data), args.scale)
+        X = load_features(args.data)
         y = None if args.labels is None else load_labels(args.labels, len(X))
         source = str(args.data)
-        if scaling != "none":
-            source += f" ({scaling}-scaled)"
+    if args.export and args.method == "n2d":
+        raise UsageError(
+            "--export is for dec and idec: n2d's UMAP step is not a Keras layer, so no "
+            "SavedModel can hold the whole method"
+        )
     if args.n_clusters > len(X):
         raise UsageError(
             f"--n-clusters should be <= the number of samples ({len(X)}). "
@@ -271,7 +274,8 @@ def run(args):
     say = (lambda *_, **__: None) if args.quiet else print
     say(
         f"{args.method.upper()} on {source}: {X.shape[0]} samples x {X.shape[1]} features, "
-        f"{args.n_clusters} clusters, random_state={args.random_state}",
+        f"{args.n_clusters} clusters, normalization {args.normalization}, "
+        f"random_state={args.random_state}",
         flush=True,
     )
     estimator = _estimator(args)
@@ -286,6 +290,7 @@ def run(args):
         "n_samples": int(X.shape[0]),
         "n_features": int(X.shape[1]),
         "n_clusters": args.n_clusters,
+        "normalization": args.normalization,
         "random_state": args.random_state,
         "fit_time_s": round(fit_time, 3),
         "cluster_sizes": np.bincount(labels, minlength=args.n_clusters).tolist(),

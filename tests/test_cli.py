@@ -87,8 +87,29 @@ def test_no_arguments_clusters_the_digits_into_the_default_folder(tmp_path, monk
     assert not (out / "embedding.png").exists()
 
 
+def test_raw_csv_export_serves_the_raw_rows_and_agrees_with_labels_csv(tmp_path, blobs):
+    """Features far from [0, 1] go in as they are; the SavedModel takes the same raw rows."""
+    import tensorflow as tf
+
+    X, _ = blobs
+    raw = X * 1000.0 - 500.0
+    raw[:, 0] *= 50.0  # one column in other units
+    np.savetxt(tmp_path / "x.csv", raw, delimiter=",", header="a,b,c,d,e,f", comments="")
+    out = tmp_path / "out"
+    argv = [str(tmp_path / "x.csv"), "--n-clusters", "3", "--out", str(out), "--export"]
+    assert (
+        cli.main([*argv, "--no-plot", "--quiet", "--normalization", "feature", *TINY_BUDGET]) == 0
+    )
+    labels = read_labels_csv(out / "labels.csv")[:, 1]
+    reloaded = tf.saved_model.load(str(out / "saved_model"))
+    served = reloaded.serve(tf.constant(raw))
+    np.testing.assert_array_equal(np.argmax(served.numpy(), axis=1), labels)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["normalization"] == "feature" and summary["data"] == str(tmp_path / "x.csv")
+
+
 @pytest.mark.slow
-def test_csv_with_header_is_scaled_and_idec_runs(tmp_path, blobs, capsys):
+def test_csv_with_header_idec_runs(tmp_path, blobs, capsys):
     X, _ = blobs
     np.savetxt(tmp_path / "x.csv", X * 100 - 50, delimiter=",", header="a,b,c,d,e,f", comments="")
     out = tmp_path / "out"
@@ -97,8 +118,18 @@ def test_csv_with_header_is_scaled_and_idec_runs(tmp_path, blobs, capsys):
     printed = capsys.readouterr().out
     assert "no labels given" in printed
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["method"] == "idec" and summary["data"].endswith("(minmax-scaled)")
+    assert summary["method"] == "idec"
     assert "acc" not in summary and len(read_labels_csv(out / "labels.csv")) == 90
+
+
+def test_n2d_method(tmp_path, blobs, capsys):
+    pytest.importorskip("umap")
+    out = tmp_path / "out"
+    argv = [str(tmp_path / "x.npy"), "--labels", str(tmp_path / "y.csv"), "--n-clusters", "3"]
+    budget = ["--dims", "8,2", "--finetune-epochs", "5", "--batch-size", "32"]
+    assert cli.main([*argv, "--method", "n2d", "--out", str(out), "--no-plot", *budget]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["method"] == "n2d" and summary["acc"] > 0.9
 
 
 def test_load_features_and_labels_from_csv_with_headers(tmp_path):
@@ -109,16 +140,6 @@ def test_load_features_and_labels_from_csv_with_headers(tmp_path):
     np.testing.assert_array_equal(cli.load_labels(tmp_path / "y.csv", 4), [3, 1, 3, 2])
     (tmp_path / "names.txt").write_text("cat\ndog\ncat\nbird\n")
     assert cli.load_labels(tmp_path / "names.txt", 4).tolist() == ["cat", "dog", "cat", "bird"]
-
-
-def test_scale_features_matches_numpy():
-    X = np.array([[0.0, 5.0, 2.0], [10.0, 5.0, 4.0], [5.0, 5.0, 3.0]])
-    scaled, name = cli.scale_features(X, "auto")
-    assert name == "minmax"
-    np.testing.assert_allclose(scaled, [[0, 0, 0], [1, 0, 1], [0.5, 0, 0.5]])
-    scaled, name = cli.scale_features(X, "standard")
-    np.testing.assert_allclose(scaled[:, 0], (X[:, 0] - 5.0) / np.std(X[:, 0]), rtol=1e-6)
-    assert cli.scale_features(X / 10.0, "auto")[1] == "none"
 
 
 @pytest.mark.parametrize(
@@ -134,6 +155,9 @@ def test_scale_features_matches_numpy():
         (lambda d: ["--labels", str(d / "y.csv")], "--labels needs a DATA file"),
         (lambda d: ["--method", "kmeans"], "invalid choice: 'kmeans'"),
         (lambda d: ["--quiet", "--verbose"], "not allowed with argument"),
+        (lambda d: ["--method", "n2d", "--export"], "--export is for dec and idec"),
+        (lambda d: ["--method", "n2d", "--max-iter", "3"], "--max-iter and --update-interval"),
+        (lambda d: ["--scale", "minmax"], "unrecognized arguments: --scale"),
     ],
 )
 def test_bad_input_exits_2_with_a_message(tmp_path, blobs, capsys, make_argv, message):
