@@ -10,7 +10,7 @@ fits DEC once per `--variant` (comma-separated `name=value` estimator arguments,
 `optimizer_lr=0.003` gives `SGD(0.003, momentum=0.9)`) from those weights, so the variants differ
 only in their clustering stage. Prints ACC / NMI, the clustering batches run and whether `tol`
 stopped them, then the median over seeds per variant. `--data mnist-test` reads MNIST as
-`dec_benchmark.py` does.
+`clustering_quality.py` does.
 """
 
 import argparse
@@ -21,7 +21,7 @@ import tempfile
 
 import keras
 import numpy as np
-from dec_benchmark import load
+from clustering_quality import load
 
 from keras_cluster.estimators import DEC
 from keras_cluster.metrics import clustering_accuracy, normalized_mutual_info
