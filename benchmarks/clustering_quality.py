@@ -86,7 +86,7 @@ def scores(y, labels):
 def pretraining_gflops(estimator, n_samples, seconds):
     """Achieved GFLOP/s of the pretraining: 6 multiply-adds' worth per weight, sample and epoch."""
     weights = sum(int(np.prod(w.shape)) for w in estimator.autoencoder_.trainable_weights)
-    epochs = estimator.finetune_epochs
+    epochs = estimator.pretrain_epochs_
     return 6.0 * weights * n_samples * epochs / seconds / 1e9
 
 

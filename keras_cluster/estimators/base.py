@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import KMeans
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from keras_cluster.estimators import defaults
 from keras_cluster.models.augmentation import validate_augmentation
 from keras_cluster.models.autoencoder import (
     PRETRAIN_METHODS,
@@ -189,7 +190,8 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
                 f"Received: normalization={self.normalization!r}"
             )
         validate_positive_int("pretrain_epochs", self.pretrain_epochs, minimum=0)
-        validate_positive_int("finetune_epochs", self.finetune_epochs, minimum=0)
+        if self.finetune_epochs != "auto":
+            validate_positive_int("finetune_epochs", self.finetune_epochs, minimum=0)
         validate_positive_int("kmeans_n_init", self.kmeans_n_init)
         validate_optimizer("pretrain_optimizer", self.pretrain_optimizer)
         validate_augmentation(self.augmentation, self.image_shape)
@@ -225,18 +227,22 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         )
         if weights is not None:
             load_autoencoder_weights(self.autoencoder_, weights)
+            self.pretrain_epochs_ = 0
             self._log(f"Pretraining skipped: autoencoder weights loaded from {weights}")
         else:
             self._pretrain(X)
 
     def _pretrain(self, X):
+        self.pretrain_epochs_ = defaults.pretrain_epochs_for(
+            self.finetune_epochs, X.shape[0], self.batch_size
+        )
         layerwise = (
             f"{self.pretrain_epochs} epochs a layer pair, then "
             if self.pretrain == "layerwise"
             else ""
         )
         self._log(
-            f"Pretraining the autoencoder ({layerwise}{self.finetune_epochs} epochs end to end"
+            f"Pretraining the autoencoder ({layerwise}{self.pretrain_epochs_} epochs end to end"
             f"{', augmented' if self.augmentation is not None else ''}) on {X.shape[0]} samples"
         )
         optimizer = fresh_optimizer(self.pretrain_optimizer, default_pretrain_optimizer)
@@ -247,7 +253,7 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             X,
             method=self.pretrain,
             layerwise_epochs=self.pretrain_epochs,
-            finetune_epochs=self.finetune_epochs,
+            finetune_epochs=self.pretrain_epochs_,
             batch_size=self.batch_size,
             dropout=self.dropout,
             optimizer=optimizer,

@@ -52,7 +52,8 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
         normalization: `"global"`, `"feature"` or None, as `DEC`.
         pretrain: `"end_to_end"` or `"layerwise"`.
         pretrain_epochs: epochs for each layer pair of the layer-wise pretraining.
-        finetune_epochs: epochs of end-to-end autoencoder training.
+        finetune_epochs: epochs of end-to-end autoencoder training, or `"auto"` (default):
+            about 1,200 optimizer steps and at least 50 epochs (`estimators.defaults`).
         pretrain_optimizer: optimizer of the pretraining (default Adam(1e-3)).
         dropout: corruption rate of the denoising pretraining.
         optimizer: optimizer of the clustering stage (default Adam(1e-4)).

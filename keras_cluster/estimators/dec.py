@@ -53,7 +53,8 @@ class DEC(BaseDeepClusterer):
             feature count and `dims` (`estimator.autoencoder_.save_weights(path)` after a fit with
             `max_iter=0`): its weights are loaded and pretraining is skipped. Default None.
         pretrain_epochs: epochs for each layer pair of the layer-wise pretraining.
-        finetune_epochs: epochs of end-to-end autoencoder training.
+        finetune_epochs: epochs of end-to-end autoencoder training, or `"auto"` (default):
+            about 1,200 optimizer steps and at least 50 epochs (`estimators.defaults`).
         pretrain_optimizer: optimizer of the pretraining (default Adam(1e-3)).
         dropout: corruption rate of the denoising pretraining.
         optimizer: optimizer of the clustering stage (default SGD(0.01, momentum 0.9), the paper's).
@@ -87,6 +88,7 @@ class DEC(BaseDeepClusterer):
         init_labels_: the partition the centroids started from.
         history_: the clustering stage's `History`.
         n_iter_: clustering batches run; converged_: whether `tol` was reached.
+        pretrain_epochs_: end-to-end pretraining epochs run (0 with `autoencoder_weights`).
         fit_time_: seconds spent in `fit`.
 
     Example:

@@ -355,3 +355,21 @@ def test_manifold_init_starts_from_the_n2d_partition(digits):
 def test_bad_init(init, match, digits):
     with pytest.raises(ValueError, match=match):
         DEC(n_clusters=3, init=init, **TINY).fit(digits[0][:50])
+
+
+@pytest.mark.parametrize(
+    "n_samples, batch_size, expected", [(1797, 256, 150), (10000, 256, 50), (300, 64, 240)]
+)
+def test_auto_pretraining_epochs_follow_the_step_budget(n_samples, batch_size, expected):
+    from keras_cluster.estimators import defaults
+
+    steps = -(-n_samples // batch_size)
+    assert defaults.pretrain_epochs_for("auto", n_samples, batch_size) == expected
+    assert expected == max(50, -(-1200 // steps))
+    assert defaults.pretrain_epochs_for(7, n_samples, batch_size) == 7
+
+
+def test_auto_epochs_are_the_ones_run(digits):
+    estimator = DEC(n_clusters=3, **{**TINY, "finetune_epochs": "auto", "max_iter": 0})
+    estimator.fit(digits[0][:128])  # two batches of 64 an epoch: 1200 steps = 600 epochs
+    assert estimator.pretrain_epochs_ == 600
