@@ -11,7 +11,8 @@ Usage (from the repository root):
 Every method runs with the estimators' default arguments unless `--param name=value` (Python
 literals) says otherwise. Per seed, one pretraining is shared by the methods without augmentation
 (`autoencoder_weights=`) and one by the augmented ones (`-da`: random shifts of 0.1 and rotations
-of 10 degrees, DEC-DA), so DEC, IDEC and N2D differ only in their clustering stage; a run's time is
+of 10 degrees, DEC-DA), so DEC, IDEC and N2D differ only in their clustering stage (`-manifold`:
+DEC / IDEC with `init="manifold"`, started from N2D's partition); a run's time is
 its pretraining's plus its own fit. Prints one line per run (ACC, NMI, ARI, seconds, the AE +
 k-means start), then mean / median / spread per method, k-means on the features as reference, and
 the pretraining's achieved GFLOP/s (6 x weights x samples x epochs, the dense layers' forward and
@@ -42,8 +43,19 @@ from keras_cluster.estimators import DCN, DEC, IDEC, N2D
 from keras_cluster.metrics import adjusted_rand_index, clustering_accuracy, normalized_mutual_info
 
 SHARED_MNIST = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
-ESTIMATORS = {"dec": DEC, "idec": IDEC, "n2d": N2D, "dcn": DCN}
-METHODS = [*ESTIMATORS, *(f"{name}-da" for name in ("dec", "idec", "n2d"))]
+# name: (estimator, its extra arguments, augmented pretraining and batches)
+METHODS = {
+    "dec": (DEC, {}, False),
+    "idec": (IDEC, {}, False),
+    "n2d": (N2D, {}, False),
+    "n2d-gmm": (N2D, {"clusterer": "gmm"}, False),
+    "dcn": (DCN, {}, False),
+    "dec-manifold": (DEC, {"init": "manifold"}, False),
+    "idec-manifold": (IDEC, {"init": "manifold"}, False),
+    "dec-da": (DEC, {}, True),
+    "idec-da": (IDEC, {}, True),
+    "n2d-da": (N2D, {}, True),
+}
 DATA = ["digits", "mnist-test", "mnist-all", "wine-std", "breast-cancer-std", "digits-std"]
 IMAGE_SHAPES = {"digits": (8, 8, 1), "mnist-test": (28, 28, 1), "mnist-all": (28, 28, 1)}
 
@@ -112,7 +124,8 @@ def run_data(name, args, params, workdir, records):
         results["k-means (features)"].append((*scores(y, raw), time.perf_counter() - start))
         pretrained = {}
         for method in args.methods:
-            base, _, augmented = method.partition("-")
+            estimator_class, method_params, augmented = METHODS[method]
+            augmented = "da" if augmented else ""
             extra = {}
             if augmented:
                 if name not in IMAGE_SHAPES:
@@ -145,17 +158,17 @@ def run_data(name, args, params, workdir, records):
                          nmi=start_scores[1], ari=start_scores[2])
                 )  # fmt: skip
             path, pretrain_seconds, start_scores = pretrained[augmented]
-            estimator_params = {**params, **extra}
-            if base == "n2d":
+            estimator_params = {**params, **extra, **method_params}
+            if estimator_class is N2D:
                 estimator_params.pop("max_iter", None)
                 estimator_params.pop("update_interval", None)
-            if base == "dcn":
+            if estimator_class is DCN:
                 # DCN keeps its own pretraining call (no autoencoder_weights argument).
                 estimator = DCN(n_clusters, random_state=seed, verbose=args.verbose, **extra)
                 estimator.fit(x)
                 total = estimator.fit_time_
             else:
-                estimator = ESTIMATORS[base](
+                estimator = estimator_class(
                     n_clusters,
                     random_state=seed,
                     verbose=args.verbose,
@@ -189,7 +202,9 @@ def main():
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--data", nargs="+", choices=DATA, default=["digits"])
-    parser.add_argument("--methods", nargs="+", choices=METHODS, default=["dec", "idec", "n2d"])
+    parser.add_argument(
+        "--methods", nargs="+", choices=list(METHODS), default=["dec", "idec", "n2d"]
+    )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--mnist-path", default=None)
     parser.add_argument(

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_cluster import defaults
 from keras_cluster.losses.dec import target_distribution
 from keras_cluster.models.dec import CLUSTERING_OUTPUT, RECONSTRUCTION_OUTPUT, assignment_model
 
@@ -25,7 +26,8 @@ class DECSelfTraining(keras.callbacks.Callback):
     Args:
         x: the whole training set, array `(n, d)`.
         n_clusters: number of clusters of the model's `"clustering"` output.
-        update_interval: batches between two refreshes of P (>= 1).
+        update_interval: batches between two refreshes of P (>= 1; default 70, the estimators'
+            default, half the paper's 140).
         tol: stopping threshold on the fraction of changed assignments, in [0, 1].
         max_iter: stop after this many batches (None: only `tol` and `fit`'s epochs stop it).
         predict_batch_size: batch size used to compute Q over `x`.
@@ -34,9 +36,9 @@ class DECSelfTraining(keras.callbacks.Callback):
     Example:
 
     ```python
-    self_training = DECSelfTraining(x, n_clusters=10, update_interval=140, tol=0.001)
+    self_training = DECSelfTraining(x, n_clusters=10, update_interval=70, tol=0.001)
     dec_model.compile(optimizer="sgd", loss=DECLoss())
-    dec_model.fit(self_training.make_dataset(batch_size=256), steps_per_epoch=140,
+    dec_model.fit(self_training.make_dataset(batch_size=256), steps_per_epoch=70,
                   epochs=100, callbacks=[self_training])
     ```
 
@@ -48,8 +50,8 @@ class DECSelfTraining(keras.callbacks.Callback):
         self,
         x,
         n_clusters,
-        update_interval=140,
-        tol=0.001,
+        update_interval=defaults.UPDATE_INTERVAL,
+        tol=defaults.TOL,
         max_iter=None,
         predict_batch_size=4096,
         verbose=0,

@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import KMeans
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from keras_cluster.estimators import defaults
+from keras_cluster import defaults
 from keras_cluster.models.augmentation import validate_augmentation
 from keras_cluster.models.autoencoder import (
     PRETRAIN_METHODS,

@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-from keras_cluster.estimators import defaults
+from keras_cluster import defaults
 from keras_cluster.estimators.base import (
     BaseDeepClusterer,
     validate_optimizer,
@@ -53,7 +53,7 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
         pretrain: `"end_to_end"` or `"layerwise"`.
         pretrain_epochs: epochs for each layer pair of the layer-wise pretraining.
         finetune_epochs: epochs of end-to-end autoencoder training, or `"auto"` (default):
-            about 1,200 optimizer steps and at least 50 epochs (`estimators.defaults`).
+            about 1,200 optimizer steps and at least 50 epochs (`keras_cluster.defaults`).
         pretrain_optimizer: optimizer of the pretraining (default Adam(1e-3)).
         dropout: corruption rate of the denoising pretraining.
         optimizer: optimizer of the clustering stage (default Adam(1e-4)).

@@ -1,12 +1,13 @@
 """scikit-learn style DEC and IDEC estimators on the Keras models of `keras_cluster.models`."""
 
+import functools
 import math
 
 import keras
 import numpy as np
 
+from keras_cluster import defaults
 from keras_cluster.callbacks.dec_self_training import DECSelfTraining
-from keras_cluster.estimators import defaults
 from keras_cluster.estimators.base import (
     BaseDeepClusterer,
     validate_optimizer,
@@ -54,7 +55,7 @@ class DEC(BaseDeepClusterer):
             `max_iter=0`): its weights are loaded and pretraining is skipped. Default None.
         pretrain_epochs: epochs for each layer pair of the layer-wise pretraining.
         finetune_epochs: epochs of end-to-end autoencoder training, or `"auto"` (default):
-            about 1,200 optimizer steps and at least 50 epochs (`estimators.defaults`).
+            about 1,200 optimizer steps and at least 50 epochs (`keras_cluster.defaults`).
         pretrain_optimizer: optimizer of the pretraining (default Adam(1e-3)).
         dropout: corruption rate of the denoising pretraining.
         optimizer: optimizer of the clustering stage (default SGD(0.01, momentum 0.9), the paper's).
@@ -247,7 +248,7 @@ class DEC(BaseDeepClusterer):
             augmentation=augmenter(self.augmentation, self.image_shape, X.shape[1])
             if self.augmentation is not None
             else None,
-            reconstruction_target=lambda x_batch: normalize(self.autoencoder_, x_batch),
+            reconstruction_target=functools.partial(normalize, self.autoencoder_),
         )
         epochs = math.ceil(self.max_iter / self.update_interval)
         self._log(f"Self-training: at most {self.max_iter} batches, P every {self.update_interval}")

@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 
-from keras_cluster.estimators import defaults
+from keras_cluster import defaults
 from keras_cluster.estimators.base import (
     BaseDeepClusterer,
     validate_positive_int,

@@ -4,10 +4,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_cluster import defaults
 from keras_cluster.models.augmentation import augmenter
 from keras_cluster.models.normalization import layer_statistics, normalization_layer
 
-DEFAULT_DIMS = (500, 500, 2000, 10)
+DEFAULT_DIMS = defaults.DIMS
 PRETRAIN_METHODS = ("end_to_end", "layerwise")
 INPUT_NORMALIZATION = "input_normalization"
 OUTPUT_DENORMALIZATION = "output_denormalization"
@@ -135,6 +136,11 @@ def _has_layer(model, name):
     return any(layer.name == name for layer in model.layers)
 
 
+def _check_count(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"`{name}` should be an integer >= {minimum}. Received: {name}={value!r}")
+
+
 def _n_pairs(autoencoder):
     return sum(1 for layer in autoencoder.layers if layer.name.startswith("encoder_"))
 
@@ -182,11 +188,11 @@ def reconstruction_dataset(
 def pretrain_autoencoder(
     autoencoder,
     x,
-    method="end_to_end",
-    layerwise_epochs=30,
-    finetune_epochs=150,
-    batch_size=256,
-    dropout=0.2,
+    method=defaults.PRETRAIN,
+    layerwise_epochs=defaults.LAYERWISE_EPOCHS,
+    finetune_epochs=defaults.FINETUNE_EPOCHS,
+    batch_size=defaults.BATCH_SIZE,
+    dropout=defaults.DROPOUT,
     optimizer=None,
     callbacks=None,
     verbose=0,
@@ -210,7 +216,8 @@ def pretrain_autoencoder(
         x: training data, array `(n, input_dim)`.
         method: `"layerwise"` or `"end_to_end"`.
         layerwise_epochs: epochs for each layer pair (layer-wise only).
-        finetune_epochs: epochs of end-to-end training.
+        finetune_epochs: epochs of end-to-end training, or `"auto"`: about 1,200 optimizer steps
+            and at least 50 epochs (`keras_cluster.defaults.pretrain_epochs_for`).
         batch_size: mini-batch size.
         dropout: corruption rate of the denoising pairs, in [0, 1).
         optimizer: optimizer identifier or instance used as a template (a fresh copy per stage);
@@ -236,17 +243,11 @@ def pretrain_autoencoder(
         )
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"`dropout` should be in [0, 1). Received: dropout={dropout!r}")
-    for arg, value in (
-        ("layerwise_epochs", layerwise_epochs),
-        ("finetune_epochs", finetune_epochs),
-        ("batch_size", batch_size),
-    ):
-        minimum = 1 if arg == "batch_size" else 0
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ValueError(
-                f"`{arg}` should be an integer >= {minimum}. Received: {arg}={value!r}"
-            )
     x = np.asarray(x, dtype="float32")
+    _check_count("batch_size", batch_size, minimum=1)
+    finetune_epochs = defaults.pretrain_epochs_for(finetune_epochs, x.shape[0], batch_size)
+    _check_count("layerwise_epochs", layerwise_epochs, minimum=0)
+    _check_count("finetune_epochs", finetune_epochs, minimum=0)
     if method == "layerwise":
         features = keras.ops.convert_to_numpy(normalize(autoencoder, x))
         for i in range(_n_pairs(autoencoder)):

@@ -361,7 +361,7 @@ def test_bad_init(init, match, digits):
     "n_samples, batch_size, expected", [(1797, 256, 150), (10000, 256, 50), (300, 64, 240)]
 )
 def test_auto_pretraining_epochs_follow_the_step_budget(n_samples, batch_size, expected):
-    from keras_cluster.estimators import defaults
+    from keras_cluster import defaults
 
     steps = -(-n_samples // batch_size)
     assert defaults.pretrain_epochs_for("auto", n_samples, batch_size) == expected
