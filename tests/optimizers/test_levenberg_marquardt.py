@@ -8,14 +8,13 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from keras import ops
 
 from keras_cluster.callbacks import MuAdaptation
 from keras_cluster.optimizers import LevenbergMarquardt
-from keras_cluster.optimizers.levenberg_marquardt import (
-    damped_solve,
-    least_squares_terms,
-    output_jacobian,
-)
+from keras_cluster.optimizers.damped_solve import damped_solve
+from keras_cluster.optimizers.jacobian import output_jacobian
+from keras_cluster.optimizers.residuals import least_squares_terms
 
 HIDDEN = 3
 
@@ -64,18 +63,26 @@ def numpy_net(theta, x):
     return out, jac
 
 
-def numpy_lm_ladder(theta, x, y, mu, attempts=10, learning_rate=1.0):
-    """Levenberg-Marquardt with the tutorial's rule, from the formula (mean squared error)."""
+def numpy_residuals(theta, x, y, penalty=None):
+    """Residuals of the mean squared error, then rows sqrt(penalty) * theta, and their Jacobian."""
     n = len(x)
     out, jac = numpy_net(theta, x)
-    r = (out - y[:, 0]) / np.sqrt(n)
-    j = jac / np.sqrt(n)
+    r, j = (out - y[:, 0]) / np.sqrt(n), jac / np.sqrt(n)
+    if penalty is not None:
+        r = np.concatenate([r, np.sqrt(penalty) * theta])
+        j = np.concatenate([j, np.diag(np.sqrt(penalty))])
+    return r, j
+
+
+def numpy_lm_ladder(theta, x, y, mu, attempts=10, learning_rate=1.0, penalty=None):
+    """Levenberg-Marquardt with the tutorial's rule, from the formula (sum of squares)."""
+    r, j = numpy_residuals(theta, x, y, penalty)
     loss = np.sum(r**2)
     a, g = j.T @ j, j.T @ r
     for k in range(attempts):
         delta = np.linalg.solve(a + mu * np.eye(len(theta)), g)
         trial = theta - learning_rate * delta
-        trial_loss = np.mean((numpy_net(trial, x)[0] - y[:, 0]) ** 2)
+        trial_loss = np.sum(numpy_residuals(trial, x, y, penalty)[0] ** 2)
         if trial_loss < loss:
             return trial, mu / 10.0, k
         mu *= 10.0
@@ -313,11 +320,76 @@ def test_unsupported_loss_raises():
         model.fit(x, y, epochs=1, callbacks=[MuAdaptation()], verbose=0)
 
 
-def test_regularised_model_raises():
+def regularised_model(kernel_regularizer, bias_regularizer=None, activity_regularizer=None):
+    model = tiny_model()
+    weights = model.get_weights()
+    regularised = keras.Sequential(
+        [
+            keras.Input((2,)),
+            keras.layers.Dense(HIDDEN, "tanh", kernel_regularizer=kernel_regularizer),
+            keras.layers.Dense(
+                1, bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer
+            ),
+        ]
+    )
+    regularised.set_weights(weights)
+    return regularised
+
+
+@pytest.mark.parametrize("learning_rate, retried", [(1.0, False), (30.0, True)])
+def test_l2_regularisers_enter_as_residual_rows(learning_rate, retried):
+    x, y = tiny_data(n=20)
+    model = regularised_model(
+        keras.regularizers.L2(0.03), bias_regularizer=keras.regularizers.L1L2(l2=0.2)
+    )
+    penalty = np.concatenate([np.full(6, 0.03), np.zeros(6), np.full(1, 0.2)])
+    theta0 = flat_weights(model)
+    model.compile(optimizer=LevenbergMarquardt(learning_rate=learning_rate), loss="mse")
+    reported = float(model.evaluate(x, y, batch_size=20, verbose=0))
+    history = model.fit(
+        x, y, batch_size=20, shuffle=False, callbacks=[MuAdaptation(verbose=0)], verbose=0
+    )
+    expected, expected_mu, attempts = numpy_lm_ladder(
+        theta0, x, y, 1e-3, learning_rate=learning_rate, penalty=penalty
+    )
+    assert (0 < attempts < 10) if retried else attempts == 0
+    np.testing.assert_allclose(flat_weights(model), expected, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(float(model.optimizer.mu), expected_mu, rtol=1e-12)
+    # The loss LM minimises is the loss Keras reports: data term plus the penalties.
+    loss0 = np.sum(numpy_residuals(theta0, x, y, penalty)[0] ** 2)
+    np.testing.assert_allclose(history.history["loss"][0], loss0, rtol=1e-9)
+    np.testing.assert_allclose(reported, loss0, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"kernel_regularizer": keras.regularizers.L1(0.1)}, "L1"),
+        ({"kernel_regularizer": keras.regularizers.L1L2(l1=0.1, l2=0.1)}, "L1L2"),
+        ({"kernel_regularizer": None, "activity_regularizer": "l2"}, "activity_regularizer"),
+    ],
+)
+def test_non_quadratic_penalty_raises_naming_it(kwargs, match):
     x, y = tiny_data()
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, kernel_regularizer="l2")])
+    model = regularised_model(**kwargs)
     model.compile(optimizer=LevenbergMarquardt(), loss="mse")
-    with pytest.raises(ValueError, match="regularisation"):
+    before = flat_weights(model)
+    with pytest.raises(ValueError, match=match):
+        model.fit(x, y, epochs=1, callbacks=[MuAdaptation()], verbose=0)
+    np.testing.assert_array_equal(flat_weights(model), before)
+
+
+class AddsLoss(keras.layers.Layer):
+    def call(self, inputs):
+        self.add_loss(ops.sum(inputs))
+        return inputs
+
+
+def test_add_loss_raises():
+    x, y = tiny_data()
+    model = keras.Sequential([keras.Input((2,)), AddsLoss(), keras.layers.Dense(1)])
+    model.compile(optimizer=LevenbergMarquardt(), loss="mse")
+    with pytest.raises(ValueError, match="1 loss\\(es\\) from add_loss"):
         model.fit(x, y, epochs=1, callbacks=[MuAdaptation()], verbose=0)
 
 
