@@ -7,16 +7,19 @@ import textwrap
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from keras import ops
 
 from keras_cluster.callbacks import MuAdaptation
 from keras_cluster.optimizers import LevenbergMarquardt
-from keras_cluster.optimizers.damped_solve import damped_solve
-from keras_cluster.optimizers.jacobian import output_jacobian
-from keras_cluster.optimizers.residuals import least_squares_terms
-
-HIDDEN = 3
+from tests.optimizers.reference import (
+    HIDDEN,
+    flat_weights,
+    numpy_lm_ladder,
+    numpy_net,
+    numpy_residuals,
+    tiny_data,
+    tiny_model,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -25,72 +28,6 @@ def _float64():
     keras.backend.set_floatx("float64")
     yield
     keras.backend.set_floatx("float32")
-
-
-def tiny_data(n=8, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(-2, 2, (n, 2))
-    y = (2.5 - x[:, :1]) ** 2 + 2.5 * (x[:, 1:] - x[:, :1] ** 2) ** 2
-    return x, y / 10.0
-
-
-def tiny_model(dtype="float64", outputs=1, seed=1):
-    rng = np.random.default_rng(seed)
-    model = keras.Sequential(
-        [
-            keras.Input((2,), dtype=dtype),
-            keras.layers.Dense(HIDDEN, "tanh", dtype=dtype),
-            keras.layers.Dense(outputs, dtype=dtype),
-        ]
-    )
-    model.set_weights([rng.normal(0, 0.7, w.shape) for w in model.get_weights()])
-    return model
-
-
-def numpy_net(theta, x):
-    """The 2-3(tanh)-1 network in float64 NumPy: outputs and their Jacobian (formula)."""
-    w1 = theta[:6].reshape(2, HIDDEN)
-    b1 = theta[6:9]
-    w2 = theta[9:12]
-    b2 = theta[12]
-    h = np.tanh(x @ w1 + b1)
-    out = h @ w2 + b2
-    dh = (1 - h**2) * w2  # d out / d pre-activation
-    jac = np.concatenate(
-        [(x[:, :, None] * dh[:, None, :]).reshape(len(x), -1), dh, h, np.ones((len(x), 1))],
-        axis=1,
-    )
-    return out, jac
-
-
-def numpy_residuals(theta, x, y, penalty=None):
-    """Residuals of the mean squared error, then rows sqrt(penalty) * theta, and their Jacobian."""
-    n = len(x)
-    out, jac = numpy_net(theta, x)
-    r, j = (out - y[:, 0]) / np.sqrt(n), jac / np.sqrt(n)
-    if penalty is not None:
-        r = np.concatenate([r, np.sqrt(penalty) * theta])
-        j = np.concatenate([j, np.diag(np.sqrt(penalty))])
-    return r, j
-
-
-def numpy_lm_ladder(theta, x, y, mu, attempts=10, learning_rate=1.0, penalty=None):
-    """Levenberg-Marquardt with the tutorial's rule, from the formula (sum of squares)."""
-    r, j = numpy_residuals(theta, x, y, penalty)
-    loss = np.sum(r**2)
-    a, g = j.T @ j, j.T @ r
-    for k in range(attempts):
-        delta = np.linalg.solve(a + mu * np.eye(len(theta)), g)
-        trial = theta - learning_rate * delta
-        trial_loss = np.sum(numpy_residuals(trial, x, y, penalty)[0] ** 2)
-        if trial_loss < loss:
-            return trial, mu / 10.0, k
-        mu *= 10.0
-    return theta, mu, attempts
-
-
-def flat_weights(model):
-    return np.concatenate([w.ravel() for w in model.get_weights()])
 
 
 def fit_steps(model, x, y, optimizer, epochs=1, **fit_kwargs):
@@ -122,6 +59,18 @@ def test_one_step_matches_numpy_reference_and_golden_values():
     np.testing.assert_allclose(np.mean((numpy_net(theta0, x)[0] - y[:, 0]) ** 2), 12.285776738877)
     np.testing.assert_allclose(np.mean((numpy_net(expected, x)[0] - y[:, 0]) ** 2), 9.5155595505)
     np.testing.assert_allclose(history.history["loss"][0], 12.285776738877, rtol=1e-9)
+
+
+@pytest.mark.parametrize("chunk_rows", [3, 7])
+def test_chunked_step_matches_numpy_reference(chunk_rows):
+    x, y = tiny_data(n=20)
+    model = tiny_model()
+    theta, mu = flat_weights(model), 1e-3
+    fit_steps(model, x, y, LevenbergMarquardt(jacobian_chunk_rows=chunk_rows), epochs=2)
+    for _ in range(2):
+        theta, mu, _ = numpy_lm_ladder(theta, x, y, mu)
+    np.testing.assert_allclose(flat_weights(model), theta, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(float(model.optimizer.mu), mu, rtol=1e-12)
 
 
 def test_five_steps_track_numpy_reference():
@@ -198,66 +147,6 @@ def test_dual_form_when_fewer_rows_than_weights_matches_primal_formula():
     expected, expected_mu, _ = numpy_lm_ladder(theta0, x, y, 0.5)
     np.testing.assert_allclose(flat_weights(model), expected, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(float(model.optimizer.mu), expected_mu, rtol=1e-12)
-
-
-def test_jacobian_matches_finite_differences():
-    x, _ = tiny_data(n=5)
-    model = tiny_model(outputs=2)
-    weights = [tf.convert_to_tensor(v.value) for v in model.trainable_variables]
-    jacobian = output_jacobian(model, weights, [], tf.constant(x)).numpy()
-    theta = flat_weights(model)
-    sizes = [int(np.prod(w.shape)) for w in model.get_weights()]
-
-    shapes = [w.shape for w in model.get_weights()]
-
-    def outputs(t):
-        pieces = np.split(t, np.cumsum(sizes)[:-1])
-        model.set_weights([p.reshape(shape) for p, shape in zip(pieces, shapes, strict=True)])
-        return np.asarray(model(x))
-
-    eps = 1e-6
-    columns = [
-        (outputs(theta + eps * e) - outputs(theta - eps * e)) / (2 * eps)
-        for e in np.eye(len(theta))
-    ]
-    np.testing.assert_allclose(jacobian, np.stack(columns, axis=-1), atol=1e-8)
-
-
-@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum"])
-def test_residuals_reproduce_compiled_loss_with_weights(reduction):
-    inputs = keras.Input((2,))
-    a = keras.layers.Dense(3, name="a")(inputs)
-    b = keras.layers.Dense(2, name="b")(inputs)
-    model = keras.Model(inputs, [a, b])
-    model.compile(
-        loss=[keras.losses.MeanSquaredError(reduction=reduction)] * 2, loss_weights=[0.3, 2.0]
-    )
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(6, 2))
-    y = [rng.normal(size=(6, 3)), rng.normal(size=(6, 2))]
-    weight = rng.uniform(0.5, 2.0, 6)
-    y_pred = model(x)
-    expected = float(model.compute_loss(x, y, y_pred, weight))
-    sqrt_coef, targets = least_squares_terms(model, y_pred, y, weight)
-    flat = np.concatenate([np.asarray(t) for t in y_pred], axis=1)
-    residuals = np.asarray(sqrt_coef) * (flat - np.asarray(targets))
-    np.testing.assert_allclose(np.sum(residuals**2), expected, rtol=1e-6)
-
-
-def test_damped_solve_cholesky_and_pseudo_inverse_fallback():
-    rng = np.random.default_rng(0)
-    j = rng.normal(size=(3, 5))
-    a = j.T @ j  # rank 3: singular
-    g = a @ rng.normal(size=5)
-    mus = np.array([0.0, 1e-2, 1.0])
-    solved = damped_solve(tf.constant(a), tf.constant(g), tf.constant(mus)).numpy()
-    np.testing.assert_allclose(solved[0], np.linalg.pinv(a) @ g, rtol=1e-6, atol=1e-8)
-    for mu, row in zip(mus[1:], solved[1:], strict=True):
-        np.testing.assert_allclose(row, np.linalg.solve(a + mu * np.eye(5), g), rtol=1e-6)
-    spd = a + np.eye(5)
-    solved = damped_solve(tf.constant(spd), tf.constant(g), tf.constant(mus)).numpy()
-    for mu, row in zip(mus, solved, strict=True):
-        np.testing.assert_allclose(row, np.linalg.solve(spd + mu * np.eye(5), g), rtol=1e-10)
 
 
 def test_non_finite_trial_is_rejected_and_weights_stay_finite():
@@ -418,6 +307,8 @@ def test_fit_without_callback_raises_naming_it():
         ({"mu": 0.0}, "mu"),
         ({"clipnorm": 1.0}, "clipnorm"),
         ({"weight_decay": 0.1}, "weight_decay"),
+        ({"jacobian_chunk_rows": 0}, "jacobian_chunk_rows=0"),
+        ({"jacobian_chunk_rows": 2.5}, "jacobian_chunk_rows=2.5"),
     ],
 )
 def test_invalid_arguments_raise(kwargs, match):
@@ -427,10 +318,16 @@ def test_invalid_arguments_raise(kwargs, match):
 
 def test_config_round_trip():
     optimizer = LevenbergMarquardt(
-        learning_rate=0.5, mu=0.1, mu_rule="nielsen", damping="marquardt", max_attempts=4
+        learning_rate=0.5,
+        mu=0.1,
+        mu_rule="nielsen",
+        damping="marquardt",
+        max_attempts=4,
+        jacobian_chunk_rows=128,
     )
     config = optimizer.get_config()
     restored = LevenbergMarquardt.from_config(config)
+    assert restored.jacobian_chunk_rows == 128
     assert restored.get_config() == config
     serialized = keras.optimizers.serialize(optimizer)
     assert type(keras.optimizers.deserialize(serialized)) is LevenbergMarquardt
