@@ -137,7 +137,7 @@ def _chunk_sums(model, weights, non_trainable, x, row_scale, half_gradient):
 
 def flat_outputs(outputs, dtype="float64"):
     """The model's outputs (any structure) as one `(batch, total output size)` tensor."""
-    flat = [ops.reshape(t, (ops.shape(t)[0], -1)) for t in keras.tree.flatten(outputs)]
+    flat = [ops.reshape(t, (-1, _size(t[0]))) for t in keras.tree.flatten(outputs)]
     flat = ops.concatenate(flat, axis=1) if len(flat) > 1 else flat[0]
     return flat if dtype is None else ops.cast(flat, dtype)
 

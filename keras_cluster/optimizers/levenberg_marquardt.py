@@ -15,8 +15,9 @@ from keras_cluster.optimizers.jacobian import (
 )
 from keras_cluster.optimizers.mu_rules import MU_RULES, MuRule, gain_ratio
 from keras_cluster.optimizers.residuals import (
+    SquaredError,
     check_only_weight_penalties,
-    least_squares_terms,
+    loss_terms,
     weight_penalties,
 )
 
@@ -242,7 +243,7 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
         )
         check_only_weight_penalties(model, losses, penalties)
         model.compute_loss(x, y, y_pred, sample_weight, training=True)  # builds the losses
-        sqrt_coef, targets = least_squares_terms(model, y_pred, y, sample_weight, replicas)
+        terms = loss_terms(model, y_pred, y, sample_weight, replicas)
         theta = ops.concatenate([ops.reshape(ops.cast(w, "float64"), (-1,)) for w in weights], 0)
         penalty = ops.concatenate(
             [ops.full((_size(w),), p, "float64") for w, p in zip(weights, penalties, strict=True)],
@@ -250,43 +251,45 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
         )
         regularised = any(penalties)
 
-        def residuals_at(trial_weights):
+        def loss_at(trial_weights):
             outputs = model.stateless_call(trial_weights, non_trainable, x, training=False)[0]
-            return sqrt_coef * (flat_outputs(outputs) - targets)
+            return terms.loss(flat_outputs(outputs))
 
         def penalty_at(trial_theta):
             return ops.sum(penalty * ops.square(trial_theta)) if regularised else 0.0
 
-        residuals = ops.reshape(sqrt_coef * (flat_outputs(y_pred) - targets), (-1,))
-        loss = ops.sum(ops.square(residuals))
+        outputs = flat_outputs(y_pred)
+        loss = terms.loss(outputs)
         num_weights = theta.shape[0]
-        rows = residuals.shape[0]
+        rows = outputs.shape[0] * outputs.shape[1] if outputs.shape[0] is not None else None
         dual = (
             self.curvature == "gauss_newton"
+            and isinstance(terms, SquaredError)
             and replicas == 1
             and not regularised
             and rows is not None
             and rows < num_weights
         )
         if self.curvature == "hessian":
-            curvature, gradient = _half_hessian_and_gradient(weights, residuals_at)
+            curvature, gradient = _half_hessian_and_gradient(weights, loss_at)
         elif dual:
+            residuals = ops.reshape(terms.residuals(outputs), (-1,))
             jacobian = output_jacobian(model, weights, non_trainable, x)
-            jacobian = ops.cast(sqrt_coef[:, :, None], jacobian.dtype) * jacobian
+            jacobian = ops.cast(terms.sqrt_coef[:, :, None], jacobian.dtype) * jacobian
             jacobian = ops.cast(ops.reshape(jacobian, (-1, num_weights)), "float64")
             gradient = tf.linalg.matvec(jacobian, residuals, transpose_a=True)
         else:
             dtype = weights[0].dtype
             chunk_rows = self.jacobian_chunk_rows or default_chunk_rows(
-                num_weights, sqrt_coef.shape[-1]
+                num_weights, outputs.shape[-1]
             )
             curvature, gradient = gauss_newton_sums(
                 model,
                 weights,
                 non_trainable,
                 x,
-                ops.cast(sqrt_coef, dtype),
-                ops.cast(ops.square(sqrt_coef) * (flat_outputs(y_pred) - targets), dtype),
+                ops.cast(terms.curvature_factor(outputs), dtype),
+                ops.cast(terms.half_gradient(outputs), dtype),
                 chunk_rows,
             )
         if replicas > 1:
@@ -305,51 +308,47 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
             system = (curvature * scale[:, None] * scale[None, :], gradient * scale)
         learning_rate = ops.cast(self.learning_rate, "float64")
 
-        def trials(trial_mus):
-            solutions = damped_solve(*system, trial_mus)
-            steps = (ops.matmul(solutions, scaled) if dual else solutions) * scale
-            losses = []
-            for step in ops.unstack(steps, axis=0):
-                moved = -learning_rate * step
-                trial_residuals = residuals_at(_moved(weights, moved))
-                losses.append(ops.sum(ops.square(trial_residuals)))
-            losses = ops.stack(losses)
+        def trial(trial_mu):
+            solution = damped_solve(*system, ops.reshape(trial_mu, (1,)))[0]
+            step = tf.linalg.matvec(scaled, solution, transpose_a=True) if dual else solution
+            step = step * scale
+            trial_loss = loss_at(_moved(weights, -learning_rate * step))
             if replicas > 1:
-                losses = context.all_reduce("sum", losses)
-            if regularised:
-                losses = losses + ops.stack(
-                    [penalty_at(theta - learning_rate * step) for step in ops.unstack(steps)]
-                )
-            return steps, losses
+                trial_loss = context.all_reduce("sum", trial_loss)
+            return step, trial_loss + penalty_at(theta - learning_rate * step)
 
+        # The ladder is walked one damped solve at a time (memory: one weights^2 factor), and
+        # on one replica it stops at the first accepted trial. Under tf.distribute every trial
+        # is evaluated, since an all-reduce may not sit inside control flow of the replica
+        # function.
         mus, nus = self._rule.ladder(self._mu.value, self._nu.value)
-        steps, trial_losses = trials(mus[:1])
-        if self._rule.attempts > 1:
-            # The retry ladder: on one replica it runs only when the first trial fails;
-            # under tf.distribute it is always evaluated, since an all-reduce may not sit
-            # inside control flow of the replica function.
-            def retry():
-                return trials(mus[1:])
+        if replicas > 1:
+            steps, trial_losses = zip(*[trial(m) for m in ops.unstack(mus)], strict=True)
+            steps, trial_losses = ops.stack(steps), ops.stack(trial_losses)
+            accepted = self._rule.accepts(trial_losses, steps, loss)
+            any_accepted = ops.any(accepted)
+            first = ops.argmax(ops.cast(accepted, "int32"))
+            step, trial_loss = ops.take(steps, first, axis=0), ops.take(trial_losses, first)
+        else:
 
-            def skip():
-                return ops.zeros((mus.shape[0] - 1, num_weights), "float64"), ops.full(
-                    (mus.shape[0] - 1,), float("inf"), "float64"
-                )
+            def walk(index, found, step, trial_loss):
+                step, trial_loss = trial(ops.take(mus, index))
+                found = self._rule.accepts(trial_loss[None], step[None], loss)[0]
+                return index + 1, found, step, trial_loss
 
-            if replicas > 1:
-                more_steps, more_losses = retry()
-            else:
-                first_ok = self._rule.accepts(trial_losses, steps, loss)[0]
-                more_steps, more_losses = tf.cond(first_ok, skip, retry)
-            steps = ops.concatenate([steps, more_steps], axis=0)
-            trial_losses = ops.concatenate([trial_losses, more_losses], axis=0)
-
-        accepted = self._rule.accepts(trial_losses, steps, loss)
-        any_accepted = ops.any(accepted)
-        first = ops.argmax(ops.cast(accepted, "int32"))
-        step = ops.take(steps, first, axis=0)
+            count, any_accepted, step, trial_loss = tf.while_loop(
+                lambda index, found, *_: (index < self._rule.attempts) & ~found,
+                walk,
+                (
+                    ops.convert_to_tensor(0, "int32"),
+                    ops.convert_to_tensor(False),
+                    ops.zeros((num_weights,), "float64"),
+                    ops.convert_to_tensor(float("inf"), "float64"),
+                ),
+            )
+            first = count - 1
         accepted_mu = ops.take(mus, first)
-        rho = gain_ratio(loss, ops.take(trial_losses, first), step, gradient, accepted_mu, scale)
+        rho = gain_ratio(loss, trial_loss, step, gradient, accepted_mu, scale)
         mu, nu = self._rule.update(any_accepted, accepted_mu, rho, mus, nus, self._nu.value)
         self._mu.assign(mu)
         self._nu.assign(nu)
@@ -407,13 +406,13 @@ def _dual_scale(jacobian, damping):
     return damping_scale(ops.sum(ops.square(jacobian), axis=0), damping)
 
 
-def _half_hessian_and_gradient(weights, residuals_at):
+def _half_hessian_and_gradient(weights, loss_at):
     flat = ops.concatenate([ops.reshape(ops.cast(w, "float64"), (-1,)) for w in weights], axis=0)
     with tf.GradientTape() as outer:
         outer.watch(flat)
         with tf.GradientTape() as inner:
             inner.watch(flat)
-            loss = ops.sum(ops.square(residuals_at(_unflatten(weights, flat))))
+            loss = loss_at(_unflatten(weights, flat))
         gradient = inner.gradient(loss, flat)
     hessian = outer.jacobian(gradient, flat)
     return 0.5 * hessian, 0.5 * gradient

@@ -1,9 +1,10 @@
-"""The compiled loss of a Keras model written as a sum of squared residuals."""
+"""The compiled loss of a Keras model written as squared residuals or Gauss-Newton terms."""
 
 import keras
 from keras import ops
 
 from keras_cluster.optimizers import keras_internals
+from keras_cluster.optimizers.cross_entropy import CROSS_ENTROPIES, cross_entropy_terms
 
 REDUCTIONS = ("sum_over_batch_size", "sum")
 
@@ -93,6 +94,80 @@ def least_squares_terms(model, y_pred, y, sample_weight, replicas=1):
         coefs.append(ops.broadcast_to(ops.sqrt(coef), (batch, size)))
         targets.append(true)
     return ops.concatenate(coefs, axis=1), ops.concatenate(targets, axis=1)
+
+
+class SquaredError:
+    """The compiled mean squared error as residuals `r = sqrt_coef * (outputs - targets)`.
+
+    Formula:
+    ```
+    loss = sum r^2,   F = sqrt_coef (diagonal),   b = sqrt_coef^2 (outputs - targets)
+    ```
+    so that `J^T F F^T J = J_r^T J_r` and `J^T b = J_r^T r` (see `least_squares_terms`).
+    """
+
+    def __init__(self, sqrt_coef, targets):
+        self.sqrt_coef, self.targets = sqrt_coef, targets
+
+    def residuals(self, outputs):
+        """`(N, K)` residuals of float64 `outputs`."""
+        return self.sqrt_coef * (outputs - self.targets)
+
+    def loss(self, outputs):
+        return ops.sum(ops.square(self.residuals(outputs)))
+
+    def curvature_factor(self, outputs):
+        return self.sqrt_coef
+
+    def half_gradient(self, outputs):
+        return self.sqrt_coef * self.residuals(outputs)
+
+
+def loss_terms(model, y_pred, y, sample_weight, replicas=1):
+    """The compiled loss as `SquaredError` (mean squared errors) or `CrossEntropy` terms.
+
+    Args:
+        model: A compiled Keras model whose compiled loss is built.
+        y_pred: The model's outputs on the batch (any structure).
+        y: The targets, same structure as `y_pred`.
+        sample_weight: None or per-example weights.
+        replicas: Number of replicas the global batch is split over.
+
+    Returns:
+        An object with `loss(outputs)`, `curvature_factor(outputs)` and
+        `half_gradient(outputs)` of the float64 flat outputs `(N, K)`.
+
+    Raises:
+        ValueError: For a loss that is neither, or a cross-entropy on a multi-output model.
+    """
+    compiled = keras_internals.compiled_losses(model)
+    kinds = [CROSS_ENTROPIES.get(getattr(loss, "fn", None)) for _, loss, _, _ in compiled]
+    if not any(kinds):
+        return SquaredError(*least_squares_terms(model, y_pred, y, sample_weight, replicas))
+    flat_pred, flat_true = keras.tree.flatten(y_pred), keras.tree.flatten(y)
+    if len(compiled) != 1 or len(flat_pred) != 1 or len(flat_true) != 1:
+        raise ValueError(
+            "LevenbergMarquardt supports a cross-entropy on a model with one output. Received "
+            f"{len(flat_pred)} outputs with losses {[name for *_, name in compiled]}."
+        )
+    _, loss, loss_weight, _ = compiled[0]
+    reduction = getattr(loss, "reduction", None)
+    if reduction not in REDUCTIONS:
+        raise ValueError(
+            f"LevenbergMarquardt supports the reductions {REDUCTIONS}. Received: "
+            f"reduction={reduction!r}"
+        )
+    weight = None if sample_weight is None else keras.tree.flatten(sample_weight)[0]
+    return cross_entropy_terms(
+        kinds[0],
+        loss.get_config(),
+        1.0 if loss_weight is None else float(loss_weight),
+        reduction,
+        flat_pred[0],
+        flat_true[0],
+        weight,
+        replicas,
+    )
 
 
 def weight_penalties(model):
