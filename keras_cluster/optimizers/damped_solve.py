@@ -37,8 +37,12 @@ def damped_solve(matrix, rhs, mus):
         Golub, G. H., Van Loan, C. F. (2013). Matrix Computations, 4th ed., sections 4.2, 8.1.
     """
     matrix, rhs, mus = (tf.convert_to_tensor(t, "float64") for t in (matrix, rhs, mus))
-    eye = tf.eye(ops.shape(matrix)[0], dtype="float64")
-    factors = tf.linalg.cholesky(matrix[None] + mus[:, None, None] * eye[None])
+    diagonal = tf.linalg.diag_part(matrix)
+    damped = tf.linalg.set_diag(
+        ops.broadcast_to(matrix[None], (ops.shape(mus)[0],) + tuple(ops.shape(matrix))),
+        diagonal[None] + mus[:, None],
+    )
+    factors = tf.linalg.cholesky(damped)
     rhs_batch = ops.broadcast_to(rhs[None, :, None], (ops.shape(mus)[0], ops.shape(rhs)[0], 1))
 
     def by_cholesky():

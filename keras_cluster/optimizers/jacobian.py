@@ -67,9 +67,12 @@ def default_chunk_rows(num_weights, num_outputs):
 def gauss_newton_sums(model, weights, non_trainable, x, row_scale, half_gradient, chunk_rows):
     """`J~^T J~` and `J^T b` summed over chunks of `chunk_rows` examples, in float64.
 
-    The batch is cut into `ceil(N / chunk_rows)` chunks of equal size (the last one padded by
-    repeating an example with a zero scale), so that memory is O(chunk_rows x outputs x
-    weights + weights^2) whatever the batch size, and shapes stay static under XLA.
+    `row_scale` is either a diagonal scale `(N, outputs)` or a full factor `F` per example
+    `(N, outputs, M)`, whose rows are then `F_i^T J_i` (the generalized Gauss-Newton form
+    `J^T F F^T J`). The batch is cut into `ceil(N / chunk_rows)` chunks of equal size (the
+    last one padded by repeating an example with a zero scale), evaluated one after the
+    other, so that memory is O(chunk_rows x outputs x weights + weights^2) whatever the batch
+    size, and shapes stay static under XLA.
 
     Formula:
     ```
@@ -84,7 +87,7 @@ def gauss_newton_sums(model, weights, non_trainable, x, row_scale, half_gradient
         weights: List of tensors, the trainable weights.
         non_trainable: List of tensors, the non-trainable weights.
         x: The batch of inputs (any structure), `N` examples.
-        row_scale: Tensor `(N, outputs)` in the weights' dtype.
+        row_scale: Tensor `(N, outputs)` or `(N, outputs, M)` in the weights' dtype.
         half_gradient: Tensor `(N, outputs)` in the weights' dtype.
         chunk_rows: Int >= 1, examples per chunk.
 
@@ -101,7 +104,7 @@ def gauss_newton_sums(model, weights, non_trainable, x, row_scale, half_gradient
     num_chunks = (rows + chunk_rows - 1) // chunk_rows
     per_chunk = (rows + num_chunks - 1) // num_chunks
     positions = ops.arange(num_chunks * per_chunk)
-    valid = ops.cast(positions < rows, row_scale.dtype)[:, None]
+    valid = ops.cast(positions < rows, row_scale.dtype)[:, None]  # (positions, 1)
     gather = ops.minimum(positions, rows - 1)
 
     def body(chunk, curvature, gradient):
@@ -113,14 +116,19 @@ def gauss_newton_sums(model, weights, non_trainable, x, row_scale, half_gradient
             weights,
             non_trainable,
             xc,
-            tf.gather(row_scale, index) * mask,
+            tf.gather(row_scale, index) * ops.reshape(mask, (-1,) + (1,) * (row_scale.ndim - 1)),
             tf.gather(half_gradient, index) * mask,
         )
         return chunk + 1, curvature + part[0], gradient + part[1]
 
     zeros = (ops.zeros((num_weights, num_weights), "float64"), ops.zeros((num_weights,), "float64"))
+    # parallel_iterations=1: by default a while loop runs up to 10 iterations at once, which
+    # would hold 10 chunks' Jacobians and weights^2 products.
     _, curvature, gradient = tf.while_loop(
-        lambda chunk, *_: chunk < num_chunks, body, (ops.convert_to_tensor(0), *zeros)
+        lambda chunk, *_: chunk < num_chunks,
+        body,
+        (ops.convert_to_tensor(0), *zeros),
+        parallel_iterations=1,
     )
     return curvature, gradient
 
@@ -128,7 +136,11 @@ def gauss_newton_sums(model, weights, non_trainable, x, row_scale, half_gradient
 def _chunk_sums(model, weights, non_trainable, x, row_scale, half_gradient):
     jacobian = output_jacobian(model, weights, non_trainable, x)
     gradient = tf.einsum("nk,nkp->p", half_gradient, jacobian)
-    rows = ops.reshape(row_scale[:, :, None] * jacobian, (-1, jacobian.shape[-1]))
+    if len(row_scale.shape) == 3:  # a full factor F per example: rows F^T J
+        rows = tf.einsum("nkm,nkp->nmp", row_scale, jacobian)
+    else:
+        rows = row_scale[:, :, None] * jacobian
+    rows = ops.reshape(rows, (-1, jacobian.shape[-1]))
     # Accumulated in the model's dtype (float32: ~4x faster than float64 on CPU); the sums
     # over chunks and the damped system are float64.
     curvature = ops.matmul(ops.transpose(rows), rows)  # faster than matmul(transpose_a) on CPU

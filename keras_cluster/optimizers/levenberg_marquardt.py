@@ -345,6 +345,7 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
                     ops.zeros((num_weights,), "float64"),
                     ops.convert_to_tensor(float("inf"), "float64"),
                 ),
+                parallel_iterations=1,
             )
             first = count - 1
         accepted_mu = ops.take(mus, first)
