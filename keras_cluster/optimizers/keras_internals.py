@@ -7,7 +7,9 @@ a few attributes that Keras does not document; they are all read here, so that a
 that renames one breaks one file, and `tests/optimizers/test_keras_internals.py` says which.
 """
 
+import keras
 from keras import ops
+from keras.src.models.functional import Functional
 
 
 def compiled_losses(model):
@@ -51,6 +53,20 @@ def update_loss_tracker(model, loss, batch_size):
 def all_layers(model):
     """Every layer inside `model` (nested models flattened), excluding `model` itself."""
     return list(model._flatten_layers(include_self=False))
+
+
+def layers_with_training_argument(model):
+    """The layers of `model` (itself included) whose `call` takes a `training` argument.
+
+    Sequential and functional models, which only pass `training` on to their layers, are
+    left out.
+    """
+    containers = (keras.Sequential, Functional)
+    return [
+        layer
+        for layer in [model, *all_layers(model)]
+        if getattr(layer, "_call_has_training_arg", False) and not isinstance(layer, containers)
+    ]
 
 
 def compile_train_function(model, step):

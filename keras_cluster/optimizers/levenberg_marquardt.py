@@ -22,6 +22,13 @@ from keras_cluster.optimizers.residuals import (
 )
 
 CURVATURES = ("gauss_newton", "hessian")
+_TRAINING_TIME_LAYERS = (
+    keras.layers.Dropout,
+    keras.layers.AlphaDropout,
+    keras.layers.GaussianDropout,
+    keras.layers.GaussianNoise,
+    keras.layers.BatchNormalization,
+)
 _CALLBACK_HINT = (
     "pass `keras_cluster.callbacks.MuAdaptation()` in `model.fit(..., callbacks=[...])`"
 )
@@ -242,6 +249,7 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
             weights, non_trainable, x, training=False, return_losses=True
         )
         check_only_weight_penalties(model, losses, penalties)
+        checks = _check_inference_mode(model, weights, non_trainable, x, y_pred)
         model.compute_loss(x, y, y_pred, sample_weight, training=True)  # builds the losses
         terms = loss_terms(model, y_pred, y, sample_weight, replicas)
         theta = ops.concatenate([ops.reshape(ops.cast(w, "float64"), (-1,)) for w in weights], 0)
@@ -258,7 +266,8 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
         def penalty_at(trial_theta):
             return ops.sum(penalty * ops.square(trial_theta)) if regularised else 0.0
 
-        outputs = flat_outputs(y_pred)
+        with tf.control_dependencies(checks):  # no update before the checks pass
+            outputs = tf.identity(flat_outputs(y_pred))
         loss = terms.loss(outputs)
         num_weights = theta.shape[0]
         rows = outputs.shape[0] * outputs.shape[1] if outputs.shape[0] is not None else None
@@ -394,6 +403,42 @@ def _float64_constant(value):
 def _check_positive_float(arg, value):
     if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
         raise ValueError(f"`{arg}` should be a float > 0. Received: {arg}={value!r}")
+
+
+def _check_inference_mode(model, weights, non_trainable, x, y_pred):
+    """Fails the step when a layer computes other outputs in training mode than in inference.
+
+    The step evaluates the model with `training=False`, a deterministic function of its
+    weights (Levenberg-Marquardt compares losses of trial weights on the same function).
+    Dropout, noise layers and trainable BatchNormalization compute other outputs when Keras's
+    own `fit` trains: rather than a silent difference, the step compares both modes on the
+    batch (one more forward pass) and raises, naming the layers that take `training`.
+
+    Returns:
+        The list of assertion ops (empty when no layer takes `training`).
+    """
+    layers = keras_internals.layers_with_training_argument(model)
+    if not layers:
+        return []
+    trained = model.stateless_call(weights, non_trainable, x, training=True)[0]
+    suspects = [layer for layer in layers if isinstance(layer, _TRAINING_TIME_LAYERS)] or layers
+    names = ", ".join(f"{layer.name} ({type(layer).__name__})" for layer in suspects)
+    outputs = zip(keras.tree.flatten(y_pred), keras.tree.flatten(trained), strict=True)
+    checks = []
+    for inference, training in outputs:
+        tolerance = 1e-6 * (1.0 + ops.max(ops.abs(inference)))
+        check = tf.debugging.assert_less_equal(
+            ops.max(ops.abs(training - inference)),
+            ops.cast(tolerance, inference.dtype),
+            message=(
+                "LevenbergMarquardt evaluates the model with training=False (a deterministic "
+                "function of its weights), but its outputs differ in training mode: "
+                f"{names}. Set Dropout/noise rates to 0, freeze "
+                "BatchNormalization (`layer.trainable = False`), or use another optimizer."
+            ),
+        )
+        checks.append(check)
+    return [check for check in checks if check is not None]  # None when run eagerly
 
 
 def _size(tensor):

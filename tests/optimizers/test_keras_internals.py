@@ -49,3 +49,12 @@ def test_compile_train_function_leaves_the_model_as_it_was():
     function = keras_internals.compile_train_function(model, lambda data: calls.append(data))
     assert model.train_function is own and "train_step" not in model.__dict__
     assert callable(function) and function is not own
+
+
+def test_layers_with_training_argument_skips_containers():
+    inner = keras.Sequential([keras.layers.Dense(2), keras.layers.Dropout(0.1, name="drop")])
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, keras.layers.BatchNormalization(name="norm")(inner(inputs)))
+    names = [layer.name for layer in keras_internals.layers_with_training_argument(model)]
+    assert {"drop", "norm"} <= set(names)  # Dense also takes `training` in recent Keras
+    assert inner.name not in names and model.name not in names

@@ -7,6 +7,7 @@ import textwrap
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from keras import ops
 
 from keras_cluster.callbacks import MuAdaptation
@@ -410,3 +411,43 @@ def test_mirrored_strategy_step_equals_single_device(tmp_path, mu_rule):
     for single, mirrored in zip(out["single"], out["mirrored"], strict=True):
         np.testing.assert_allclose(mirrored, single, rtol=1e-6, atol=1e-12)
     assert out["single"][2][-1] < out["single"][2][0]
+
+
+@pytest.mark.parametrize(
+    "layer, name",
+    [
+        (keras.layers.Dropout(0.5, name="drop"), "drop \\(Dropout\\)"),
+        (keras.layers.GaussianNoise(0.1, name="noise"), "noise \\(GaussianNoise\\)"),
+        (keras.layers.BatchNormalization(name="norm"), "norm \\(BatchNormalization\\)"),
+    ],
+)
+def test_layers_active_in_training_raise_at_the_first_step(layer, name):
+    x, y = tiny_data(n=16)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(4, "tanh"), layer])
+    model.add(keras.layers.Dense(1))
+    model.compile(optimizer=LevenbergMarquardt(), loss="mse")
+    before = flat_weights(model)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=f"training mode.*{name}"):
+        model.fit(x, y, batch_size=16, callbacks=[MuAdaptation(0)], verbose=0)
+    np.testing.assert_array_equal(flat_weights(model), before)
+
+
+@pytest.mark.parametrize(
+    "make_layer",
+    [
+        lambda: keras.layers.Dropout(0.0),
+        # Frozen, with moving mean 0 and variance 1: the identity up to epsilon.
+        lambda: keras.layers.BatchNormalization(trainable=False, epsilon=1e-14),
+    ],
+)
+def test_layers_inert_in_training_train_as_without_them(make_layer):
+    layer = make_layer()  # created under the float64 fixture
+    x, y = tiny_data(n=16)
+    plain = tiny_model()
+    with_layer = keras.Sequential([keras.Input((2,)), *plain.layers[:1], layer, *plain.layers[1:]])
+    theta = flat_weights(plain)
+    fit_steps(with_layer, x, y, LevenbergMarquardt(), epochs=2)
+    mu = 1e-3
+    for _ in range(2):
+        theta, mu, _ = numpy_lm_ladder(theta, x, y, mu)
+    np.testing.assert_allclose(flat_weights(plain), theta, rtol=1e-9, atol=1e-12)
