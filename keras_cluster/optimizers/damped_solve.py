@@ -6,12 +6,14 @@ from keras import ops
 DAMPINGS = ("identity", "marquardt")
 
 
-def damped_solve(matrix, rhs, mus):
+def damped_solve(matrix, rhs, mus, pseudo_inverse_fallback=True):
     """Solves `(matrix + mu_k I) z_k = rhs` for every `mu_k` in float64.
 
     Cholesky for all candidates at once; when one factorisation is not finite (the damped
-    matrix is not numerically positive definite), all candidates are solved from one symmetric
-    eigendecomposition instead, dropping the null directions (a pseudo-inverse).
+    matrix is not numerically positive definite) and `pseudo_inverse_fallback`, all
+    candidates are solved from one symmetric eigendecomposition instead, dropping the null
+    directions (a pseudo-inverse). Without the fallback such a solution is not finite, which
+    the Levenberg-Marquardt ladder rejects, retrying with a larger `mu` (as `trainlm` does).
 
     Formula:
     ```
@@ -23,6 +25,8 @@ def damped_solve(matrix, rhs, mus):
         matrix: Symmetric positive semi-definite float64 tensor of shape `(n, n)`.
         rhs: Float64 tensor of shape `(n,)`.
         mus: Float64 tensor of shape `(K,)`.
+        pseudo_inverse_fallback: Bool, whether to fall back on the eigendecomposition
+            (about 10x the cost of Cholesky). Defaults to `True`.
 
     Returns:
         Float64 tensor of shape `(K, n)`.
@@ -57,6 +61,8 @@ def damped_solve(matrix, rhs, mus):
         projected = tf.linalg.matvec(vectors, rhs, transpose_a=True)
         return ops.matmul(inverse * projected[None], ops.transpose(vectors))
 
+    if not pseudo_inverse_fallback:
+        return by_cholesky()
     return tf.cond(ops.all(ops.isfinite(factors)), by_cholesky, by_eigh)
 
 

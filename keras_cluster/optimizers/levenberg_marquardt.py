@@ -318,7 +318,14 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
         learning_rate = ops.cast(self.learning_rate, "float64")
 
         def trial(trial_mu):
-            solution = damped_solve(*system, ops.reshape(trial_mu, (1,)))[0]
+            # A damped matrix that is not numerically positive definite (J^T J summed in
+            # float32) gives a non-finite trial, rejected: the ladder retries with a larger mu.
+            # Only a fixed mu (Gauss-Newton, Newton) falls back on a pseudo-inverse.
+            solution = damped_solve(
+                *system,
+                ops.reshape(trial_mu, (1,)),
+                pseudo_inverse_fallback=self._rule.name == "fixed",
+            )[0]
             step = tf.linalg.matvec(scaled, solution, transpose_a=True) if dual else solution
             step = step * scale
             trial_loss = loss_at(_moved(weights, -learning_rate * step))

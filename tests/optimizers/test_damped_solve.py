@@ -31,3 +31,11 @@ def test_marquardt_scale_turns_diagonal_damping_into_identity():
     np.testing.assert_array_equal(
         np.asarray(damping_scale(tf.constant([0.0, 4.0]), "marquardt")), [1, 0.5]
     )
+
+
+def test_without_fallback_an_indefinite_system_gives_a_non_finite_solution():
+    a = np.diag([1.0, -1.0])
+    solved = damped_solve(a, np.ones(2), np.array([0.5, 2.0]), pseudo_inverse_fallback=False)
+    solved = np.asarray(solved)
+    assert not np.all(np.isfinite(solved[0]))
+    np.testing.assert_allclose(solved[1], [1 / 3, 1.0], rtol=1e-12)
