@@ -36,18 +36,22 @@ _CALLBACK_HINT = (
 
 @keras_cluster_export
 class LevenbergMarquardt(keras.optimizers.Optimizer):
-    """Levenberg-Marquardt optimizer for mean-squared-error models, used through `model.fit`.
+    """Levenberg-Marquardt optimizer for least-squares and classification models in `model.fit`.
 
     Each training step computes the residuals `r` of the compiled mean squared error (scaled so
     that `sum(r**2)` equals the loss), with one more row `sqrt(l2) * w` per weight that has an
     `L2` regularizer (so the step minimises exactly the loss Keras reports), and sums `J^T J`
     and `J^T r` over chunks of `jacobian_chunk_rows` examples (the Jacobian `J` with respect
     to all trainable weights is vectorised over a chunk: memory O(chunk x weights +
-    weights^2), flat in the batch size). It then solves the
-    damped normal equations in float64 and moves the weights by `-learning_rate * delta`. A
-    ladder of `max_attempts` increasing damping values is evaluated at once (one forward pass
-    each, one all-reduce of their losses under `tf.distribute`); the first one whose loss falls
-    is taken and `mu` is adapted by `mu_rule`. When none falls the weights are left unchanged.
+    weights^2), flat in the batch size). A compiled cross-entropy (sparse, categorical, binary;
+    logits or probabilities) gives the generalized Gauss-Newton matrix `J^T H J / 2` instead,
+    `H` the loss's Hessian with respect to the logits (`diag(p) - p p^T` for softmax). The
+    damped normal equations are solved in float64 and the weights move by
+    `-learning_rate * delta`. The damping values of a ladder of `max_attempts` are tried one
+    after the other (one solve and one forward pass each) until the true loss falls; `mu` is
+    then adapted by `mu_rule`. When none falls the weights are left unchanged. The model is
+    evaluated with `training=False`; a layer that computes other outputs in training mode
+    (Dropout, noise, trainable BatchNormalization) fails the first step, naming it.
 
     Keras's `train_step` hands an optimizer gradients only, so the step needs the model: pass
     `keras_cluster.callbacks.MuAdaptation()` to `fit`. Without it the first step raises.
@@ -57,6 +61,7 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
     (J^T J + mu * D) delta = J^T r,     D = I ("identity") or diag(J^T J) ("marquardt")
     w <- w - learning_rate * delta      if loss(w - learning_rate * delta) < loss(w)
     ```
+    With a cross-entropy, `J^T J` and `J^T r` are the `J^T H J / 2` and half gradient above.
     When the batch has fewer residual rows than weights, the dual form is solved instead:
     `delta = D^-1 J^T (J D^-1 J^T + mu I)^-1 r`. With `curvature="hessian"`, `J^T J` is
     replaced by half the Hessian of the loss (Newton's method; for tiny models).
@@ -116,6 +121,8 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
         Hagan, M. T., Menhaj, M. B. (1994). Training feedforward networks with the Marquardt
         algorithm. IEEE Transactions on Neural Networks 5(6).
         Nielsen, H. B. (1999). Damping parameter in Marquardt's method. IMM-REP-1999-05, DTU.
+        Schraudolph, N. N. (2002). Fast curvature matrix-vector products for second-order
+        gradient descent. Neural Computation 14(7).
     """
 
     def __init__(
