@@ -10,8 +10,9 @@ checking are not counted) or `--max-seconds` pass:
 - tf-levenberg-marquardt 1.0.3 on its `SparseCategoricalCrossentropy` (residuals sqrt(CE),
   Gauss-Newton on those), full batch.
 
-Run in the peers venv, niced (the CPU is shared):
-    nice -n 5 /tmp/peers-venv/bin/python benchmarks/lm_digits.py [--target 0.97]
+Run with the peer installed (tf-levenberg-marquardt==1.0.3, `--no-deps`) beside this package,
+niced (the CPU is shared):
+    nice -n 5 python benchmarks/lm_digits.py [--target 0.97] [--max-seconds 120]
 """
 
 import argparse
