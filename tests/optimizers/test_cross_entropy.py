@@ -118,19 +118,21 @@ def numpy_classifier(theta, x, hidden=4):
     return z, np.transpose(jac, (0, 2, 1))  # (n, classes, weights)
 
 
-def numpy_ggn_ladder(theta, x, labels, mu, attempts=10):
-    """One LM step with the generalized Gauss-Newton matrix of the mean softmax cross-entropy."""
+def numpy_ggn_ladder(theta, x, labels, mu, attempts=10, penalty=0.0):
+    """One LM step with the generalized Gauss-Newton matrix of the mean softmax cross-entropy
+    plus the quadratic penalty `sum(penalty * theta^2)` (its rows sqrt(penalty) * theta)."""
     n = len(x)
     onehot = np.eye(CLASSES)[labels]
 
     def loss(t):
         z = numpy_classifier(t, x)[0]
-        return -np.mean(np.sum(onehot * np.log(softmax(z)), axis=1))
+        return -np.mean(np.sum(onehot * np.log(softmax(z)), axis=1)) + np.sum(penalty * t**2)
 
     z, jac = numpy_classifier(theta, x)
     p = softmax(z)
     ggn = sum(j.T @ (np.diag(q) - np.outer(q, q)) @ j for j, q in zip(jac, p, strict=True)) / n
-    gradient = np.einsum("nkp,nk->p", jac, p - onehot) / n
+    ggn = ggn + 2 * np.diag(np.broadcast_to(penalty, theta.shape))
+    gradient = np.einsum("nkp,nk->p", jac, p - onehot) / n + 2 * penalty * theta
     loss0 = loss(theta)
     for k in range(attempts):
         delta = np.linalg.solve(ggn / 2 + mu * np.eye(len(theta)), gradient / 2)
@@ -165,6 +167,34 @@ def test_ggn_step_matches_numpy_reference(from_logits):
     got = np.concatenate([w.ravel() for w in model.get_weights()])
     np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(float(model.optimizer.mu), expected_mu, rtol=1e-12)
+    np.testing.assert_allclose(history.history["loss"][0], loss0, rtol=1e-9)
+
+
+@pytest.mark.usefixtures("_float64")
+def test_ggn_step_with_l2_regulariser_matches_numpy_reference():
+    rng = np.random.default_rng(5)
+    x, labels = rng.normal(size=(30, 2)), rng.integers(0, CLASSES, 30)
+    reference = classifier("sparse_categorical", True, seed=4)
+    model = keras.Sequential(
+        [
+            keras.Input((2,)),
+            keras.layers.Dense(4, "tanh", kernel_regularizer=keras.regularizers.L2(0.05)),
+            keras.layers.Dense(CLASSES),
+        ]
+    )
+    model.set_weights(reference.get_weights())
+    theta = np.concatenate([w.ravel() for w in model.get_weights()])
+    penalty = np.concatenate([np.full(8, 0.05), np.zeros(len(theta) - 8)])
+    model.compile(
+        optimizer=LevenbergMarquardt(),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    history = model.fit(
+        x, labels, batch_size=30, shuffle=False, callbacks=[MuAdaptation(0)], verbose=0
+    )
+    expected, _, _, loss0 = numpy_ggn_ladder(theta, x, labels, 1e-3, penalty=penalty)
+    got = np.concatenate([w.ravel() for w in model.get_weights()])
+    np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(history.history["loss"][0], loss0, rtol=1e-9)
 
 
