@@ -6,7 +6,10 @@ import keras
 import numpy as np
 
 from keras_cluster.api_export import keras_cluster_export
+from keras_cluster.optimizers import keras_internals
 from keras_cluster.optimizers.levenberg_marquardt import LevenbergMarquardt
+
+_COMPILED_STEP = "_keras_cluster_lm_train_function"
 
 
 @keras_cluster_export
@@ -14,9 +17,12 @@ class MuAdaptation(keras.callbacks.Callback):
     """Runs `LevenbergMarquardt` steps in `fit`, adapting `mu`, and stops when `mu` saturates.
 
     Keras's `train_step` hands an optimizer gradients only, while a Levenberg-Marquardt step
-    needs the model (its residual Jacobian and trial evaluations). At the start of `fit` this
-    callback points `model.train_step` at the optimizer's step and rebuilds the (compiled)
-    train function, so every batch does one LM step with the retry ladder and the `mu` rule of
+    needs the model (its residual Jacobian and trial evaluations). This callback compiles the
+    optimizer's step into a train function once per model, compilation and optimizer (later
+    `fit` calls reuse it, with no retracing) and hands it to `fit` for each batch, putting the
+    model's own train function back after every call, also when a step raises, so a later
+    `fit` without this callback trains as Keras would. Every batch does one LM step with the
+    retry ladder and the `mu` rule of
     the optimizer (`mu_rule`: the tutorial's /10 on success, x10 and retry on failure, with
     `trainlm`'s bounds 1e-10 ... 1e10; or Nielsen's gain-ratio rule). `mu` is logged as `mu`.
     When `mu` reaches the optimizer's `mu_max` (no step can reduce the loss any more) training
@@ -76,8 +82,10 @@ class MuAdaptation(keras.callbacks.Callback):
             )
         if not optimizer.built:
             optimizer.build(self.model.trainable_variables)
-        self.model.train_step = functools.partial(optimizer.train_step, self.model)
-        self.model.make_train_function(force=True)
+        self._train_function = _lm_train_function(self.model, optimizer)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.model.train_function = self._train_function
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -93,12 +101,34 @@ class MuAdaptation(keras.callbacks.Callback):
                     f"{self._epoch + 1}; no step reduces the loss, stopping training."
                 )
 
-    def on_train_end(self, logs=None):
-        self.model.__dict__.pop("train_step", None)
-
     def get_config(self):
         return {"verbose": self.verbose}
 
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _lm_train_function(model, optimizer):
+    """The compiled LM train function of `model`, built once and reused while still valid.
+
+    It is cached on the model with the train function `fit` built for the model's current
+    compilation (`compile` discards that one) and the optimizer: a recompilation or another
+    optimizer builds a new one. Each call puts the model's own train function back.
+    """
+    own = model.train_function
+    cached = model.__dict__.get(_COMPILED_STEP)
+    if cached is not None and cached[0] is own and cached[1] is optimizer:
+        return cached[2]
+    compiled = keras_internals.compile_train_function(
+        model, functools.partial(optimizer.train_step, model)
+    )
+
+    def train_function(iterator):
+        try:
+            return compiled(iterator)
+        finally:
+            model.train_function = own
+
+    model.__dict__[_COMPILED_STEP] = (own, optimizer, train_function)
+    return train_function

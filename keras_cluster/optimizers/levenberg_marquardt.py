@@ -5,11 +5,30 @@ import tensorflow as tf
 from keras import ops
 
 from keras_cluster.api_export import keras_cluster_export
+from keras_cluster.optimizers import keras_internals
+from keras_cluster.optimizers.damped_solve import DAMPINGS, damped_solve, damping_scale
+from keras_cluster.optimizers.jacobian import (
+    default_chunk_rows,
+    flat_outputs,
+    gauss_newton_sums,
+    output_jacobian,
+)
+from keras_cluster.optimizers.mu_rules import MU_RULES, MuRule, gain_ratio
+from keras_cluster.optimizers.residuals import (
+    SquaredError,
+    check_only_weight_penalties,
+    loss_terms,
+    weight_penalties,
+)
 
-MU_RULES = ("tutorial", "nielsen", "fixed")
-DAMPINGS = ("identity", "marquardt")
 CURVATURES = ("gauss_newton", "hessian")
-REDUCTIONS = ("sum_over_batch_size", "sum")
+_TRAINING_TIME_LAYERS = (
+    keras.layers.Dropout,
+    keras.layers.AlphaDropout,
+    keras.layers.GaussianDropout,
+    keras.layers.GaussianNoise,
+    keras.layers.BatchNormalization,
+)
 _CALLBACK_HINT = (
     "pass `keras_cluster.callbacks.MuAdaptation()` in `model.fit(..., callbacks=[...])`"
 )
@@ -17,15 +36,22 @@ _CALLBACK_HINT = (
 
 @keras_cluster_export
 class LevenbergMarquardt(keras.optimizers.Optimizer):
-    """Levenberg-Marquardt optimizer for mean-squared-error models, used through `model.fit`.
+    """Levenberg-Marquardt optimizer for least-squares and classification models in `model.fit`.
 
     Each training step computes the residuals `r` of the compiled mean squared error (scaled so
-    that `sum(r**2)` equals the loss) and their Jacobian `J` with respect to all trainable
-    weights, one example at a time (vectorised, memory O(batch x weights)). It then solves the
-    damped normal equations in float64 and moves the weights by `-learning_rate * delta`. A
-    ladder of `max_attempts` increasing damping values is evaluated at once (one forward pass
-    each, one all-reduce of their losses under `tf.distribute`); the first one whose loss falls
-    is taken and `mu` is adapted by `mu_rule`. When none falls the weights are left unchanged.
+    that `sum(r**2)` equals the loss), with one more row `sqrt(l2) * w` per weight that has an
+    `L2` regularizer (so the step minimises exactly the loss Keras reports), and sums `J^T J`
+    and `J^T r` over chunks of `jacobian_chunk_rows` examples (the Jacobian `J` with respect
+    to all trainable weights is vectorised over a chunk: memory O(chunk x weights +
+    weights^2), flat in the batch size). A compiled cross-entropy (sparse, categorical, binary;
+    logits or probabilities) gives the generalized Gauss-Newton matrix `J^T H J / 2` instead,
+    `H` the loss's Hessian with respect to the logits (`diag(p) - p p^T` for softmax). The
+    damped normal equations are solved in float64 and the weights move by
+    `-learning_rate * delta`. The damping values of a ladder of `max_attempts` are tried one
+    after the other (one solve and one forward pass each) until the true loss falls; `mu` is
+    then adapted by `mu_rule`. When none falls the weights are left unchanged. The model is
+    evaluated with `training=False`; a layer that computes other outputs in training mode
+    (Dropout, noise, trainable BatchNormalization) fails the first step, naming it.
 
     Keras's `train_step` hands an optimizer gradients only, so the step needs the model: pass
     `keras_cluster.callbacks.MuAdaptation()` to `fit`. Without it the first step raises.
@@ -35,6 +61,7 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
     (J^T J + mu * D) delta = J^T r,     D = I ("identity") or diag(J^T J) ("marquardt")
     w <- w - learning_rate * delta      if loss(w - learning_rate * delta) < loss(w)
     ```
+    With a cross-entropy, `J^T J` and `J^T r` are the `J^T H J / 2` and half gradient above.
     When the batch has fewer residual rows than weights, the dual form is solved instead:
     `delta = D^-1 J^T (J D^-1 J^T + mu I)^-1 r`. With `curvature="hessian"`, `J^T J` is
     replaced by half the Hessian of the loss (Newton's method; for tiny models).
@@ -64,6 +91,9 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
             `"identity"`.
         curvature: `"gauss_newton"` (J^T J) or `"hessian"` (exact Hessian, tiny models only).
             Defaults to `"gauss_newton"`.
+        jacobian_chunk_rows: None or int >= 1, examples whose Jacobian is held at once.
+            Defaults to `None`: `JACOBIAN_BUDGET // (weights x outputs per example)`, at
+            least 1 (`keras_cluster.optimizers.jacobian.JACOBIAN_BUDGET` = 2**22 entries).
         name: String, name of the optimizer.
         **kwargs: Other `keras.optimizers.Optimizer` arguments; gradient clipping, weight decay,
             EMA and gradient accumulation do not apply to this step and raise if set.
@@ -91,6 +121,8 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
         Hagan, M. T., Menhaj, M. B. (1994). Training feedforward networks with the Marquardt
         algorithm. IEEE Transactions on Neural Networks 5(6).
         Nielsen, H. B. (1999). Damping parameter in Marquardt's method. IMM-REP-1999-05, DTU.
+        Schraudolph, N. N. (2002). Fast curvature matrix-vector products for second-order
+        gradient descent. Neural Computation 14(7).
     """
 
     def __init__(
@@ -105,6 +137,7 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
         mu_rule="tutorial",
         damping="identity",
         curvature="gauss_newton",
+        jacobian_chunk_rows=None,
         name="levenberg_marquardt",
         **kwargs,
     ):
@@ -136,6 +169,15 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
                 f"`mu` should be > 0 and within [mu_min, mu_max] for mu_rule={mu_rule!r}. "
                 f"Received: mu={mu!r}, mu_min={mu_min!r}, mu_max={mu_max!r}"
             )
+        if jacobian_chunk_rows is not None and (
+            not isinstance(jacobian_chunk_rows, int)
+            or isinstance(jacobian_chunk_rows, bool)
+            or jacobian_chunk_rows < 1
+        ):
+            raise ValueError(
+                "`jacobian_chunk_rows` should be None or an int >= 1. Received: "
+                f"jacobian_chunk_rows={jacobian_chunk_rows!r}"
+            )
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         for arg in ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm"):
             if getattr(self, arg) is not None:
@@ -158,6 +200,8 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
         self.mu_rule = mu_rule
         self.damping = damping
         self.curvature = curvature
+        self.jacobian_chunk_rows = jacobian_chunk_rows
+        self._rule = MuRule(mu_rule, max_attempts, mu_increase, mu_decrease, mu_min, mu_max)
 
     def build(self, var_list):
         if self.built:
@@ -196,152 +240,151 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
             "descent."
         )
 
-    def candidate_mus(self):
-        """The ladder of damping values tried in one step, and `nu` at each trial (float64)."""
-        mu, nu = tf.convert_to_tensor(self._mu.value), tf.convert_to_tensor(self._nu.value)
-        if self.mu_rule == "fixed":
-            return ops.reshape(mu, (1,)), ops.reshape(nu, (1,))
-        mus, nus = [], []
-        for _ in range(self.max_attempts):
-            mus.append(mu)
-            nus.append(nu)
-            if self.mu_rule == "tutorial":
-                mu = ops.minimum(mu * self.mu_increase, self.mu_max)
-            else:
-                mu, nu = ops.minimum(mu * nu, self.mu_max), nu * 2.0
-        return ops.stack(mus), ops.stack(nus)
-
     def train_step(self, model, data):
-        """One Levenberg-Marquardt step of `model` on a batch; installed by `MuAdaptation`."""
+        """One Levenberg-Marquardt step of `model` on a batch; run by `MuAdaptation`."""
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         variables = model.trainable_variables
         if not variables:
             raise ValueError("LevenbergMarquardt needs a model with trainable weights.")
-        if model.losses:
-            raise ValueError(
-                "LevenbergMarquardt minimises a sum of squares; the model adds "
-                f"{len(model.losses)} regularisation or activity loss(es), which it cannot "
-                "take into account. Remove them or use another optimizer."
-            )
+        penalties = weight_penalties(model)
         weights = [tf.convert_to_tensor(v.value) for v in variables]
         non_trainable = [tf.convert_to_tensor(v.value) for v in model.non_trainable_variables]
         context = tf.distribute.get_replica_context()
         replicas = context.num_replicas_in_sync if context is not None else 1
 
-        y_pred = model.stateless_call(weights, non_trainable, x, training=False)[0]
-        model_loss = model.compute_loss(x, y, y_pred, sample_weight, training=True)
-        sqrt_coef, targets = least_squares_terms(model, y_pred, y, sample_weight, replicas)
+        y_pred, _, losses = model.stateless_call(
+            weights, non_trainable, x, training=False, return_losses=True
+        )
+        check_only_weight_penalties(model, losses, penalties)
+        checks = _check_inference_mode(model, weights, non_trainable, x, y_pred)
+        model.compute_loss(x, y, y_pred, sample_weight, training=True)  # builds the losses
+        terms = loss_terms(model, y_pred, y, sample_weight, replicas)
+        theta = ops.concatenate([ops.reshape(ops.cast(w, "float64"), (-1,)) for w in weights], 0)
+        penalty = ops.concatenate(
+            [ops.full((_size(w),), p, "float64") for w, p in zip(weights, penalties, strict=True)],
+            0,
+        )
+        regularised = any(penalties)
 
-        def residuals_at(trial_weights):
+        def loss_at(trial_weights):
             outputs = model.stateless_call(trial_weights, non_trainable, x, training=False)[0]
-            return sqrt_coef * (_flat_outputs(outputs) - targets)
+            return terms.loss(flat_outputs(outputs))
 
-        residuals = ops.reshape(sqrt_coef * (_flat_outputs(y_pred) - targets), (-1,))
-        loss = ops.sum(ops.square(residuals))
-        jacobian = None
+        def penalty_at(trial_theta):
+            return ops.sum(penalty * ops.square(trial_theta)) if regularised else 0.0
+
+        with tf.control_dependencies(checks):  # no update before the checks pass
+            outputs = tf.identity(flat_outputs(y_pred))
+        loss = terms.loss(outputs)
+        num_weights = theta.shape[0]
+        rows = outputs.shape[0] * outputs.shape[1] if outputs.shape[0] is not None else None
+        dual = (
+            self.curvature == "gauss_newton"
+            and isinstance(terms, SquaredError)
+            and replicas == 1
+            and not regularised
+            and rows is not None
+            and rows < num_weights
+        )
         if self.curvature == "hessian":
-            curvature, gradient = _half_hessian_and_gradient(weights, residuals_at)
-        else:
-            # J^T J is accumulated in the model's dtype (float32: ~4x faster than float64 on
-            # CPU); the damped system itself is always solved in float64.
+            curvature, gradient = _half_hessian_and_gradient(weights, loss_at)
+        elif dual:
+            residuals = ops.reshape(terms.residuals(outputs), (-1,))
             jacobian = output_jacobian(model, weights, non_trainable, x)
-            jacobian = ops.cast(sqrt_coef, jacobian.dtype)[:, :, None] * jacobian
-            jacobian = ops.reshape(jacobian, (-1, jacobian.shape[-1]))
-            low_residuals = ops.cast(residuals, jacobian.dtype)
-            gradient = ops.cast(
-                tf.linalg.matvec(jacobian, low_residuals, transpose_a=True), "float64"
+            jacobian = ops.cast(terms.sqrt_coef[:, :, None], jacobian.dtype) * jacobian
+            jacobian = ops.cast(ops.reshape(jacobian, (-1, num_weights)), "float64")
+            gradient = tf.linalg.matvec(jacobian, residuals, transpose_a=True)
+        else:
+            dtype = weights[0].dtype
+            chunk_rows = self.jacobian_chunk_rows or default_chunk_rows(
+                num_weights, outputs.shape[-1]
             )
-        rows, num_weights = residuals.shape[0], gradient.shape[0]
-        dual = jacobian is not None and replicas == 1 and rows is not None and rows < num_weights
-        if jacobian is not None and not dual:
-            transposed = ops.transpose(jacobian)  # faster than matmul(transpose_a) on CPU
-            curvature = ops.cast(ops.matmul(transposed, jacobian), "float64")
+            curvature, gradient = gauss_newton_sums(
+                model,
+                weights,
+                non_trainable,
+                x,
+                ops.cast(terms.curvature_factor(outputs), dtype),
+                ops.cast(terms.half_gradient(outputs), dtype),
+                chunk_rows,
+            )
         if replicas > 1:
             curvature, gradient, loss = context.all_reduce("sum", [curvature, gradient, loss])
+        if regularised:
+            curvature = curvature + ops.diag(penalty)
+            gradient = gradient + penalty * theta
+            loss = loss + penalty_at(theta)
 
         if dual:
-            jacobian = ops.cast(jacobian, "float64")
-            scale = _damping_scale(ops.sum(ops.square(jacobian), axis=0), self.damping)
+            scale = _dual_scale(jacobian, self.damping)
             scaled = jacobian * scale
             system = (tf.matmul(scaled, scaled, transpose_b=True), residuals)
         else:
-            scale = _damping_scale(tf.linalg.diag_part(curvature), self.damping)
+            scale = damping_scale(tf.linalg.diag_part(curvature), self.damping)
             system = (curvature * scale[:, None] * scale[None, :], gradient * scale)
         learning_rate = ops.cast(self.learning_rate, "float64")
 
-        def trials(trial_mus):
-            solutions = damped_solve(*system, trial_mus)
-            steps = (ops.matmul(solutions, scaled) if dual else solutions) * scale
-            losses = ops.stack(
-                [
-                    ops.sum(ops.square(residuals_at(_moved(weights, -learning_rate * step))))
-                    for step in ops.unstack(steps, axis=0)
-                ]
+        def trial(trial_mu):
+            # A damped matrix that is not numerically positive definite (J^T J summed in
+            # float32) gives a non-finite trial, rejected: the ladder retries with a larger mu.
+            # Only a fixed mu (Gauss-Newton, Newton) falls back on a pseudo-inverse.
+            solution = damped_solve(
+                *system,
+                ops.reshape(trial_mu, (1,)),
+                pseudo_inverse_fallback=self._rule.name == "fixed",
+            )[0]
+            step = tf.linalg.matvec(scaled, solution, transpose_a=True) if dual else solution
+            step = step * scale
+            trial_loss = loss_at(_moved(weights, -learning_rate * step))
+            if replicas > 1:
+                trial_loss = context.all_reduce("sum", trial_loss)
+            return step, trial_loss + penalty_at(theta - learning_rate * step)
+
+        # The ladder is walked one damped solve at a time (memory: one weights^2 factor), and
+        # on one replica it stops at the first accepted trial. Under tf.distribute every trial
+        # is evaluated, since an all-reduce may not sit inside control flow of the replica
+        # function.
+        mus, nus = self._rule.ladder(self._mu.value, self._nu.value)
+        if replicas > 1:
+            steps, trial_losses = zip(*[trial(m) for m in ops.unstack(mus)], strict=True)
+            steps, trial_losses = ops.stack(steps), ops.stack(trial_losses)
+            accepted = self._rule.accepts(trial_losses, steps, loss)
+            any_accepted = ops.any(accepted)
+            first = ops.argmax(ops.cast(accepted, "int32"))
+            step, trial_loss = ops.take(steps, first, axis=0), ops.take(trial_losses, first)
+        else:
+
+            def walk(index, found, step, trial_loss):
+                step, trial_loss = trial(ops.take(mus, index))
+                found = self._rule.accepts(trial_loss[None], step[None], loss)[0]
+                return index + 1, found, step, trial_loss
+
+            count, any_accepted, step, trial_loss = tf.while_loop(
+                lambda index, found, *_: (index < self._rule.attempts) & ~found,
+                walk,
+                (
+                    ops.convert_to_tensor(0, "int32"),
+                    ops.convert_to_tensor(False),
+                    ops.zeros((num_weights,), "float64"),
+                    ops.convert_to_tensor(float("inf"), "float64"),
+                ),
+                parallel_iterations=1,
             )
-            if replicas > 1:
-                losses = context.all_reduce("sum", losses)
-            return steps, losses
-
-        def acceptable(trial_losses, steps):
-            finite = ops.isfinite(trial_losses) & ops.all(ops.isfinite(steps), axis=1)
-            return finite if self.mu_rule == "fixed" else finite & (trial_losses < loss)
-
-        mus, nus = self.candidate_mus()
-        steps, trial_losses = trials(mus[:1])
-        if self.max_attempts > 1 and self.mu_rule != "fixed":
-            # The retry ladder: on one replica it runs only when the first trial fails;
-            # under tf.distribute it is always evaluated, since an all-reduce may not sit
-            # inside control flow of the replica function.
-            def retry():
-                return trials(mus[1:])
-
-            def skip():
-                return ops.zeros((mus.shape[0] - 1, num_weights), "float64"), ops.full(
-                    (mus.shape[0] - 1,), float("inf"), "float64"
-                )
-
-            if replicas > 1:
-                more_steps, more_losses = retry()
-            else:
-                more_steps, more_losses = tf.cond(acceptable(trial_losses, steps)[0], skip, retry)
-            steps = ops.concatenate([steps, more_steps], axis=0)
-            trial_losses = ops.concatenate([trial_losses, more_losses], axis=0)
-
-        accepted = acceptable(trial_losses, steps)
-        any_accepted = ops.any(accepted)
-        first = ops.argmax(ops.cast(accepted, "int32"))
-        step = ops.take(steps, first, axis=0)
-        predicted = ops.sum(step * gradient) + ops.take(mus, first) * ops.sum(
-            ops.square(step / scale)
-        )
-        rho = (loss - ops.take(trial_losses, first)) / predicted
-        rho = ops.where(ops.isfinite(rho), rho, 1.0)  # a zero predicted reduction: shrink mu by 3
-        self._adapt_mu(any_accepted, ops.take(mus, first), rho, mus, nus)
+            first = count - 1
+        accepted_mu = ops.take(mus, first)
+        rho = gain_ratio(loss, trial_loss, step, gradient, accepted_mu, scale)
+        mu, nu = self._rule.update(any_accepted, accepted_mu, rho, mus, nus, self._nu.value)
+        self._mu.assign(mu)
+        self._nu.assign(nu)
 
         step = ops.where(any_accepted, step, 0.0) / replicas
         super().apply(_unflatten(weights, step), variables)
 
-        model._loss_tracker.update_state(
-            model_loss * replicas, sample_weight=ops.shape(keras.tree.flatten(x)[0])[0]
-        )
+        batch_size = ops.shape(keras.tree.flatten(x)[0])[0]
+        keras_internals.update_loss_tracker(model, loss, batch_size)
         logs = model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
         logs["mu"] = tf.convert_to_tensor(self._mu.value)
         return logs
-
-    def _adapt_mu(self, any_accepted, accepted_mu, rho, mus, nus):
-        if self.mu_rule == "fixed":
-            return
-        if self.mu_rule == "tutorial":
-            on_success = accepted_mu / self.mu_decrease
-            on_failure = mus[-1] * self.mu_increase
-            nu = tf.convert_to_tensor(self._nu.value)
-        else:
-            on_success = accepted_mu * ops.maximum(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
-            on_failure = mus[-1] * nus[-1]
-            nu = ops.where(any_accepted, 2.0, nus[-1] * 2.0)
-        mu = ops.where(any_accepted, on_success, on_failure)
-        self._mu.assign(ops.clip(mu, self.mu_min, self.mu_max))
-        self._nu.assign(nu)
 
     def get_config(self):
         config = super().get_config()
@@ -356,6 +399,7 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
                 "mu_rule": self.mu_rule,
                 "damping": self.damping,
                 "curvature": self.curvature,
+                "jacobian_chunk_rows": self.jacobian_chunk_rows,
             }
         )
         return config
@@ -375,177 +419,63 @@ def _check_positive_float(arg, value):
         raise ValueError(f"`{arg}` should be a float > 0. Received: {arg}={value!r}")
 
 
-def least_squares_terms(model, y_pred, y, sample_weight, replicas=1):
-    """Per-element weights and targets that write the compiled loss as a sum of squares.
+def _check_inference_mode(model, weights, non_trainable, x, y_pred):
+    """Fails the step when a layer computes other outputs in training mode than in inference.
 
-    Formula:
-    ```
-    loss = sum_{i, j} (sqrt_coef[i, j] * (flat(y_pred)[i, j] - targets[i, j]))^2
-    sqrt_coef[i, j] = sqrt(w_i * lambda_k / (N * size_k))    reduction "sum_over_batch_size"
-                      sqrt(w_i * lambda_k / last_dim_k)      reduction "sum"
-    ```
-    for column `j` of output `k` (loss weight `lambda_k`, `size_k` values per example, `N` the
-    global batch size over `replicas`), `w_i` the sample weight.
-
-    Args:
-        model: A compiled Keras model whose losses are all mean squared errors.
-        y_pred: The model's outputs on the batch (any structure).
-        y: The targets, same structure as `y_pred`.
-        sample_weight: None or per-example weights of shape `(N,)` or `(N, 1)`.
-        replicas: Number of replicas the global batch is split over.
+    The step evaluates the model with `training=False`, a deterministic function of its
+    weights (Levenberg-Marquardt compares losses of trial weights on the same function).
+    Dropout, noise layers and trainable BatchNormalization compute other outputs when Keras's
+    own `fit` trains: rather than a silent difference, the step compares both modes on the
+    batch (one more forward pass) and raises, naming the layers that take `training`.
 
     Returns:
-        `(sqrt_coef, targets)`, float64 tensors of shape `(N, total output size)`.
+        The list of assertion ops (empty when no layer takes `training`).
     """
-    compile_loss = model._compile_loss
-    if compile_loss is None or not compile_loss.built:  # built by `model.compute_loss`
-        raise ValueError("LevenbergMarquardt needs a model compiled with `loss='mse'`.")
-    flat_pred = keras.tree.flatten(y_pred)
-    paths = [path for path, _ in keras.tree.flatten_with_path(y_pred)]
-    terms = {}
-    for path, loss_fn, loss_weight, name in compile_loss._flat_losses:
-        fn = getattr(loss_fn, "fn", None)
-        reduction = getattr(loss_fn, "reduction", None)
-        if fn is not keras.losses.mean_squared_error or reduction not in REDUCTIONS + ("mean",):
-            raise ValueError(
-                "LevenbergMarquardt supports the mean squared error (`loss='mse'` or "
-                "`keras.losses.MeanSquaredError(reduction=...)` with reduction "
-                f"'sum_over_batch_size' or 'sum'). Received for output {name!r}: "
-                f"loss={loss_fn!r} with reduction={reduction!r}."
-            )
-        terms[tuple(path)] = (1.0 if loss_weight is None else float(loss_weight), reduction)
-    flat_true = keras.tree.flatten(y)
-    if len(flat_true) != len(flat_pred):
-        raise ValueError(
-            f"LevenbergMarquardt expects one target per model output. Received "
-            f"{len(flat_true)} targets for {len(flat_pred)} outputs."
+    layers = keras_internals.layers_with_training_argument(model)
+    if not layers:
+        return []
+    trained = model.stateless_call(weights, non_trainable, x, training=True)[0]
+    suspects = [layer for layer in layers if isinstance(layer, _TRAINING_TIME_LAYERS)] or layers
+    names = ", ".join(f"{layer.name} ({type(layer).__name__})" for layer in suspects)
+    outputs = zip(keras.tree.flatten(y_pred), keras.tree.flatten(trained), strict=True)
+    checks = []
+    for inference, training in outputs:
+        tolerance = 1e-6 * (1.0 + ops.max(ops.abs(inference)))
+        check = tf.debugging.assert_less_equal(
+            ops.max(ops.abs(training - inference)),
+            ops.cast(tolerance, inference.dtype),
+            message=(
+                "LevenbergMarquardt evaluates the model with training=False (a deterministic "
+                "function of its weights), but its outputs differ in training mode: "
+                f"{names}. Set Dropout/noise rates to 0, freeze "
+                "BatchNormalization (`layer.trainable = False`), or use another optimizer."
+            ),
         )
-    flat_weight = keras.tree.flatten(sample_weight) if sample_weight is not None else []
-    batch = ops.shape(flat_pred[0])[0]
-    coefs, targets = [], []
-    for index, (path, pred, true) in enumerate(zip(paths, flat_pred, flat_true, strict=True)):
-        if tuple(path) in terms:
-            loss_weight, reduction = terms[tuple(path)]
-        elif len(terms) == len(flat_pred):
-            loss_weight, reduction = list(terms.values())[index]
-        else:
-            loss_weight, reduction = 0.0, "sum"
-        if len(pred.shape) < 2:
-            raise ValueError(
-                "LevenbergMarquardt needs outputs of shape (batch, ...). Received an output "
-                f"of shape {pred.shape}."
-            )
-        size = 1
-        for dim in pred.shape[1:]:
-            size *= dim
-        true = ops.reshape(ops.cast(true, "float64"), (-1, size))
-        coef = ops.full((batch, 1), loss_weight, dtype="float64")
-        if flat_weight:
-            weight = flat_weight[index if len(flat_weight) > 1 else 0]
-            coef = coef * ops.reshape(ops.cast(weight, "float64"), (-1, 1))
-        if reduction == "sum":
-            coef = coef / pred.shape[-1]
-        else:
-            coef = coef / (ops.cast(batch * replicas, "float64") * size)
-        coefs.append(ops.broadcast_to(ops.sqrt(coef), (batch, size)))
-        targets.append(true)
-    return ops.concatenate(coefs, axis=1), ops.concatenate(targets, axis=1)
+        checks.append(check)
+    return [check for check in checks if check is not None]  # None when run eagerly
 
 
-def output_jacobian(model, weights, non_trainable, x):
-    """Jacobian of the flattened outputs with respect to `weights`, one example at a time.
-
-    Vectorised with `tf.vectorized_map` over the batch, so memory grows as
-    O(batch x outputs x weights) rather than with batch^2 as one `tape.jacobian` would.
-
-    Args:
-        model: A Keras model whose layers act on each example independently.
-        weights: List of tensors, the trainable weights to differentiate with respect to.
-        non_trainable: List of tensors, the non-trainable weights.
-        x: The batch of inputs (any structure).
-
-    Returns:
-        A tensor of shape `(batch, total output size, total number of weights)`.
-    """
-
-    def one_example(example):
-        example = keras.tree.map_structure(lambda t: t[None], example)
-        local = [tf.identity(w) for w in weights]  # the traced loop body's own copies to watch
-        with tf.GradientTape() as tape:
-            tape.watch(local)
-            outputs = model.stateless_call(local, non_trainable, example, training=False)[0]
-            flat = ops.reshape(_flat_outputs(outputs, dtype=None), (-1,))
-            single = flat[0]
-        if flat.shape[0] == 1:
-            jacobians = tape.gradient(
-                single, local, unconnected_gradients=tf.UnconnectedGradients.ZERO
-            )
-            jacobians = [j[None] for j in jacobians]
-        else:
-            jacobians = tape.jacobian(
-                flat, local, unconnected_gradients=tf.UnconnectedGradients.ZERO
-            )
-        return ops.concatenate([ops.reshape(j, (flat.shape[0], -1)) for j in jacobians], axis=1)
-
-    return tf.vectorized_map(one_example, x)
+def _size(tensor):
+    size = 1
+    for dim in tensor.shape:
+        size *= dim
+    return size
 
 
-def damped_solve(matrix, rhs, mus):
-    """Solves `(matrix + mu_k I) z_k = rhs` for every `mu_k` in float64.
-
-    Cholesky for all candidates at once; when one factorisation is not finite (the damped
-    matrix is not numerically positive definite), all candidates are solved from one symmetric
-    eigendecomposition instead, dropping the null directions (a pseudo-inverse).
-
-    Args:
-        matrix: Symmetric positive semi-definite float64 tensor of shape `(n, n)`.
-        rhs: Float64 tensor of shape `(n,)`.
-        mus: Float64 tensor of shape `(K,)`.
-
-    Returns:
-        Float64 tensor of shape `(K, n)`.
-    """
-    eye = tf.eye(ops.shape(matrix)[0], dtype="float64")
-    factors = tf.linalg.cholesky(matrix[None] + mus[:, None, None] * eye[None])
-    rhs_batch = ops.broadcast_to(rhs[None, :, None], (ops.shape(mus)[0], ops.shape(rhs)[0], 1))
-
-    def by_cholesky():
-        return tf.linalg.cholesky_solve(factors, rhs_batch)[..., 0]
-
-    def by_eigh():
-        values, vectors = tf.linalg.eigh(matrix)
-        damped = values[None] + mus[:, None]
-        tolerance = 1e-12 * ops.max(ops.abs(values))
-        kept = ops.abs(damped) > tolerance  # an indefinite Hessian keeps its negative values
-        inverse = ops.where(kept, 1.0 / ops.where(kept, damped, 1.0), 0.0)
-        projected = tf.linalg.matvec(vectors, rhs, transpose_a=True)
-        return ops.matmul(inverse * projected[None], ops.transpose(vectors))
-
-    return tf.cond(ops.all(ops.isfinite(factors)), by_cholesky, by_eigh)
+def _dual_scale(jacobian, damping):
+    return damping_scale(ops.sum(ops.square(jacobian), axis=0), damping)
 
 
-def _damping_scale(diagonal, damping):
-    if damping == "identity":
-        return ops.ones_like(diagonal)
-    return ops.where(diagonal > 0, 1.0 / ops.sqrt(ops.where(diagonal > 0, diagonal, 1.0)), 1.0)
-
-
-def _half_hessian_and_gradient(weights, residuals_at):
+def _half_hessian_and_gradient(weights, loss_at):
     flat = ops.concatenate([ops.reshape(ops.cast(w, "float64"), (-1,)) for w in weights], axis=0)
     with tf.GradientTape() as outer:
         outer.watch(flat)
         with tf.GradientTape() as inner:
             inner.watch(flat)
-            loss = ops.sum(ops.square(residuals_at(_unflatten(weights, flat))))
+            loss = loss_at(_unflatten(weights, flat))
         gradient = inner.gradient(loss, flat)
     hessian = outer.jacobian(gradient, flat)
     return 0.5 * hessian, 0.5 * gradient
-
-
-def _flat_outputs(outputs, dtype="float64"):
-    flat = [ops.reshape(t, (ops.shape(t)[0], -1)) for t in keras.tree.flatten(outputs)]
-    flat = ops.concatenate(flat, axis=1) if len(flat) > 1 else flat[0]
-    return flat if dtype is None else ops.cast(flat, dtype)
 
 
 def _unflatten(like, flat):

@@ -1,6 +1,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_cluster.callbacks import MuAdaptation
 from keras_cluster.optimizers import LevenbergMarquardt
@@ -126,3 +127,56 @@ def test_tensorboard_logs_mu(tmp_path):
                     mu_values.append(float(tf.make_ndarray(value.tensor)))
     assert len(mu_values) == 3
     np.testing.assert_allclose(mu_values[-1], float(net.optimizer.mu.numpy()), rtol=1e-6)
+
+
+class CountingLM(LevenbergMarquardt):
+    """Counts how often the LM step is traced (its Python body runs once per trace)."""
+
+    traces = 0
+
+    def train_step(self, model, data):
+        CountingLM.traces += 1
+        return super().train_step(model, data)
+
+
+def test_later_fits_reuse_the_compiled_step_until_recompiled():
+    x, y = data()
+    net = model()
+    CountingLM.traces = 0
+    net.compile(optimizer=CountingLM(), loss="mse")
+    for _ in range(3):
+        net.fit(x, y, batch_size=32, epochs=2, callbacks=[MuAdaptation(verbose=0)], verbose=0)
+    assert CountingLM.traces == 1
+    net.compile(optimizer=net.optimizer, loss="mse")  # a recompilation: the step is rebuilt
+    net.fit(x, y, batch_size=32, epochs=1, callbacks=[MuAdaptation(verbose=0)], verbose=0)
+    assert CountingLM.traces == 2
+    net.compile(optimizer=CountingLM(), loss="mse")  # a new optimizer: rebuilt
+    net.fit(x, y, batch_size=32, epochs=1, callbacks=[MuAdaptation(verbose=0)], verbose=0)
+    assert CountingLM.traces == 3
+
+
+def failing_batches(x, y, failing_batch):
+    def generate():
+        for index in range(4):
+            if index == failing_batch:
+                raise RuntimeError("broken batch")
+            yield x[index * 8 : (index + 1) * 8], y[index * 8 : (index + 1) * 8]
+
+    spec = (tf.TensorSpec((None, 2), "float32"), tf.TensorSpec((None, 1), "float32"))
+    return tf.data.Dataset.from_generator(generate, output_signature=spec)
+
+
+def test_model_train_function_restored_when_a_step_raises():
+    x, y = data()
+    net = model()
+    with pytest.raises(Exception, match="broken batch"):
+        net.fit(failing_batches(x, y, 2), callbacks=[MuAdaptation(verbose=0)], verbose=0)
+    before = net.get_weights()
+    # The model's own train step is back: without the callback, the optimizer refuses.
+    with pytest.raises(ValueError, match="MuAdaptation"):
+        net.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    for a, b in zip(before, net.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # ... and with it, LM trains again from the compiled step.
+    history = net.fit(x, y, batch_size=32, epochs=3, callbacks=[MuAdaptation(0)], verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]

@@ -8,16 +8,19 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from keras import ops
 
 from keras_cluster.callbacks import MuAdaptation
 from keras_cluster.optimizers import LevenbergMarquardt
-from keras_cluster.optimizers.levenberg_marquardt import (
-    damped_solve,
-    least_squares_terms,
-    output_jacobian,
+from tests.optimizers.reference import (
+    HIDDEN,
+    flat_weights,
+    numpy_lm_ladder,
+    numpy_net,
+    numpy_residuals,
+    tiny_data,
+    tiny_model,
 )
-
-HIDDEN = 3
 
 
 @pytest.fixture(autouse=True)
@@ -26,64 +29,6 @@ def _float64():
     keras.backend.set_floatx("float64")
     yield
     keras.backend.set_floatx("float32")
-
-
-def tiny_data(n=8, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(-2, 2, (n, 2))
-    y = (2.5 - x[:, :1]) ** 2 + 2.5 * (x[:, 1:] - x[:, :1] ** 2) ** 2
-    return x, y / 10.0
-
-
-def tiny_model(dtype="float64", outputs=1, seed=1):
-    rng = np.random.default_rng(seed)
-    model = keras.Sequential(
-        [
-            keras.Input((2,), dtype=dtype),
-            keras.layers.Dense(HIDDEN, "tanh", dtype=dtype),
-            keras.layers.Dense(outputs, dtype=dtype),
-        ]
-    )
-    model.set_weights([rng.normal(0, 0.7, w.shape) for w in model.get_weights()])
-    return model
-
-
-def numpy_net(theta, x):
-    """The 2-3(tanh)-1 network in float64 NumPy: outputs and their Jacobian (formula)."""
-    w1 = theta[:6].reshape(2, HIDDEN)
-    b1 = theta[6:9]
-    w2 = theta[9:12]
-    b2 = theta[12]
-    h = np.tanh(x @ w1 + b1)
-    out = h @ w2 + b2
-    dh = (1 - h**2) * w2  # d out / d pre-activation
-    jac = np.concatenate(
-        [(x[:, :, None] * dh[:, None, :]).reshape(len(x), -1), dh, h, np.ones((len(x), 1))],
-        axis=1,
-    )
-    return out, jac
-
-
-def numpy_lm_ladder(theta, x, y, mu, attempts=10, learning_rate=1.0):
-    """Levenberg-Marquardt with the tutorial's rule, from the formula (mean squared error)."""
-    n = len(x)
-    out, jac = numpy_net(theta, x)
-    r = (out - y[:, 0]) / np.sqrt(n)
-    j = jac / np.sqrt(n)
-    loss = np.sum(r**2)
-    a, g = j.T @ j, j.T @ r
-    for k in range(attempts):
-        delta = np.linalg.solve(a + mu * np.eye(len(theta)), g)
-        trial = theta - learning_rate * delta
-        trial_loss = np.mean((numpy_net(trial, x)[0] - y[:, 0]) ** 2)
-        if trial_loss < loss:
-            return trial, mu / 10.0, k
-        mu *= 10.0
-    return theta, mu, attempts
-
-
-def flat_weights(model):
-    return np.concatenate([w.ravel() for w in model.get_weights()])
 
 
 def fit_steps(model, x, y, optimizer, epochs=1, **fit_kwargs):
@@ -115,6 +60,18 @@ def test_one_step_matches_numpy_reference_and_golden_values():
     np.testing.assert_allclose(np.mean((numpy_net(theta0, x)[0] - y[:, 0]) ** 2), 12.285776738877)
     np.testing.assert_allclose(np.mean((numpy_net(expected, x)[0] - y[:, 0]) ** 2), 9.5155595505)
     np.testing.assert_allclose(history.history["loss"][0], 12.285776738877, rtol=1e-9)
+
+
+@pytest.mark.parametrize("chunk_rows", [3, 7])
+def test_chunked_step_matches_numpy_reference(chunk_rows):
+    x, y = tiny_data(n=20)
+    model = tiny_model()
+    theta, mu = flat_weights(model), 1e-3
+    fit_steps(model, x, y, LevenbergMarquardt(jacobian_chunk_rows=chunk_rows), epochs=2)
+    for _ in range(2):
+        theta, mu, _ = numpy_lm_ladder(theta, x, y, mu)
+    np.testing.assert_allclose(flat_weights(model), theta, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(float(model.optimizer.mu), mu, rtol=1e-12)
 
 
 def test_five_steps_track_numpy_reference():
@@ -193,66 +150,6 @@ def test_dual_form_when_fewer_rows_than_weights_matches_primal_formula():
     np.testing.assert_allclose(float(model.optimizer.mu), expected_mu, rtol=1e-12)
 
 
-def test_jacobian_matches_finite_differences():
-    x, _ = tiny_data(n=5)
-    model = tiny_model(outputs=2)
-    weights = [tf.convert_to_tensor(v.value) for v in model.trainable_variables]
-    jacobian = output_jacobian(model, weights, [], tf.constant(x)).numpy()
-    theta = flat_weights(model)
-    sizes = [int(np.prod(w.shape)) for w in model.get_weights()]
-
-    shapes = [w.shape for w in model.get_weights()]
-
-    def outputs(t):
-        pieces = np.split(t, np.cumsum(sizes)[:-1])
-        model.set_weights([p.reshape(shape) for p, shape in zip(pieces, shapes, strict=True)])
-        return np.asarray(model(x))
-
-    eps = 1e-6
-    columns = [
-        (outputs(theta + eps * e) - outputs(theta - eps * e)) / (2 * eps)
-        for e in np.eye(len(theta))
-    ]
-    np.testing.assert_allclose(jacobian, np.stack(columns, axis=-1), atol=1e-8)
-
-
-@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum"])
-def test_residuals_reproduce_compiled_loss_with_weights(reduction):
-    inputs = keras.Input((2,))
-    a = keras.layers.Dense(3, name="a")(inputs)
-    b = keras.layers.Dense(2, name="b")(inputs)
-    model = keras.Model(inputs, [a, b])
-    model.compile(
-        loss=[keras.losses.MeanSquaredError(reduction=reduction)] * 2, loss_weights=[0.3, 2.0]
-    )
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(6, 2))
-    y = [rng.normal(size=(6, 3)), rng.normal(size=(6, 2))]
-    weight = rng.uniform(0.5, 2.0, 6)
-    y_pred = model(x)
-    expected = float(model.compute_loss(x, y, y_pred, weight))
-    sqrt_coef, targets = least_squares_terms(model, y_pred, y, weight)
-    flat = np.concatenate([np.asarray(t) for t in y_pred], axis=1)
-    residuals = np.asarray(sqrt_coef) * (flat - np.asarray(targets))
-    np.testing.assert_allclose(np.sum(residuals**2), expected, rtol=1e-6)
-
-
-def test_damped_solve_cholesky_and_pseudo_inverse_fallback():
-    rng = np.random.default_rng(0)
-    j = rng.normal(size=(3, 5))
-    a = j.T @ j  # rank 3: singular
-    g = a @ rng.normal(size=5)
-    mus = np.array([0.0, 1e-2, 1.0])
-    solved = damped_solve(tf.constant(a), tf.constant(g), tf.constant(mus)).numpy()
-    np.testing.assert_allclose(solved[0], np.linalg.pinv(a) @ g, rtol=1e-6, atol=1e-8)
-    for mu, row in zip(mus[1:], solved[1:], strict=True):
-        np.testing.assert_allclose(row, np.linalg.solve(a + mu * np.eye(5), g), rtol=1e-6)
-    spd = a + np.eye(5)
-    solved = damped_solve(tf.constant(spd), tf.constant(g), tf.constant(mus)).numpy()
-    for mu, row in zip(mus, solved, strict=True):
-        np.testing.assert_allclose(row, np.linalg.solve(spd + mu * np.eye(5), g), rtol=1e-10)
-
-
 def test_non_finite_trial_is_rejected_and_weights_stay_finite():
     x, y = tiny_data(n=40)
     model = keras.Sequential(
@@ -313,11 +210,76 @@ def test_unsupported_loss_raises():
         model.fit(x, y, epochs=1, callbacks=[MuAdaptation()], verbose=0)
 
 
-def test_regularised_model_raises():
+def regularised_model(kernel_regularizer, bias_regularizer=None, activity_regularizer=None):
+    model = tiny_model()
+    weights = model.get_weights()
+    regularised = keras.Sequential(
+        [
+            keras.Input((2,)),
+            keras.layers.Dense(HIDDEN, "tanh", kernel_regularizer=kernel_regularizer),
+            keras.layers.Dense(
+                1, bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer
+            ),
+        ]
+    )
+    regularised.set_weights(weights)
+    return regularised
+
+
+@pytest.mark.parametrize("learning_rate, retried", [(1.0, False), (30.0, True)])
+def test_l2_regularisers_enter_as_residual_rows(learning_rate, retried):
+    x, y = tiny_data(n=20)
+    model = regularised_model(
+        keras.regularizers.L2(0.03), bias_regularizer=keras.regularizers.L1L2(l2=0.2)
+    )
+    penalty = np.concatenate([np.full(6, 0.03), np.zeros(6), np.full(1, 0.2)])
+    theta0 = flat_weights(model)
+    model.compile(optimizer=LevenbergMarquardt(learning_rate=learning_rate), loss="mse")
+    reported = float(model.evaluate(x, y, batch_size=20, verbose=0))
+    history = model.fit(
+        x, y, batch_size=20, shuffle=False, callbacks=[MuAdaptation(verbose=0)], verbose=0
+    )
+    expected, expected_mu, attempts = numpy_lm_ladder(
+        theta0, x, y, 1e-3, learning_rate=learning_rate, penalty=penalty
+    )
+    assert (0 < attempts < 10) if retried else attempts == 0
+    np.testing.assert_allclose(flat_weights(model), expected, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(float(model.optimizer.mu), expected_mu, rtol=1e-12)
+    # The loss LM minimises is the loss Keras reports: data term plus the penalties.
+    loss0 = np.sum(numpy_residuals(theta0, x, y, penalty)[0] ** 2)
+    np.testing.assert_allclose(history.history["loss"][0], loss0, rtol=1e-9)
+    np.testing.assert_allclose(reported, loss0, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"kernel_regularizer": keras.regularizers.L1(0.1)}, "L1"),
+        ({"kernel_regularizer": keras.regularizers.L1L2(l1=0.1, l2=0.1)}, "L1L2"),
+        ({"kernel_regularizer": None, "activity_regularizer": "l2"}, "activity_regularizer"),
+    ],
+)
+def test_non_quadratic_penalty_raises_naming_it(kwargs, match):
     x, y = tiny_data()
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, kernel_regularizer="l2")])
+    model = regularised_model(**kwargs)
     model.compile(optimizer=LevenbergMarquardt(), loss="mse")
-    with pytest.raises(ValueError, match="regularisation"):
+    before = flat_weights(model)
+    with pytest.raises(ValueError, match=match):
+        model.fit(x, y, epochs=1, callbacks=[MuAdaptation()], verbose=0)
+    np.testing.assert_array_equal(flat_weights(model), before)
+
+
+class AddsLoss(keras.layers.Layer):
+    def call(self, inputs):
+        self.add_loss(ops.sum(inputs))
+        return inputs
+
+
+def test_add_loss_raises():
+    x, y = tiny_data()
+    model = keras.Sequential([keras.Input((2,)), AddsLoss(), keras.layers.Dense(1)])
+    model.compile(optimizer=LevenbergMarquardt(), loss="mse")
+    with pytest.raises(ValueError, match="1 loss\\(es\\) from add_loss"):
         model.fit(x, y, epochs=1, callbacks=[MuAdaptation()], verbose=0)
 
 
@@ -346,6 +308,8 @@ def test_fit_without_callback_raises_naming_it():
         ({"mu": 0.0}, "mu"),
         ({"clipnorm": 1.0}, "clipnorm"),
         ({"weight_decay": 0.1}, "weight_decay"),
+        ({"jacobian_chunk_rows": 0}, "jacobian_chunk_rows=0"),
+        ({"jacobian_chunk_rows": 2.5}, "jacobian_chunk_rows=2.5"),
     ],
 )
 def test_invalid_arguments_raise(kwargs, match):
@@ -355,10 +319,16 @@ def test_invalid_arguments_raise(kwargs, match):
 
 def test_config_round_trip():
     optimizer = LevenbergMarquardt(
-        learning_rate=0.5, mu=0.1, mu_rule="nielsen", damping="marquardt", max_attempts=4
+        learning_rate=0.5,
+        mu=0.1,
+        mu_rule="nielsen",
+        damping="marquardt",
+        max_attempts=4,
+        jacobian_chunk_rows=128,
     )
     config = optimizer.get_config()
     restored = LevenbergMarquardt.from_config(config)
+    assert restored.jacobian_chunk_rows == 128
     assert restored.get_config() == config
     serialized = keras.optimizers.serialize(optimizer)
     assert type(keras.optimizers.deserialize(serialized)) is LevenbergMarquardt
@@ -441,3 +411,43 @@ def test_mirrored_strategy_step_equals_single_device(tmp_path, mu_rule):
     for single, mirrored in zip(out["single"], out["mirrored"], strict=True):
         np.testing.assert_allclose(mirrored, single, rtol=1e-6, atol=1e-12)
     assert out["single"][2][-1] < out["single"][2][0]
+
+
+@pytest.mark.parametrize(
+    "layer, name",
+    [
+        (keras.layers.Dropout(0.5, name="drop"), "drop \\(Dropout\\)"),
+        (keras.layers.GaussianNoise(0.1, name="noise"), "noise \\(GaussianNoise\\)"),
+        (keras.layers.BatchNormalization(name="norm"), "norm \\(BatchNormalization\\)"),
+    ],
+)
+def test_layers_active_in_training_raise_at_the_first_step(layer, name):
+    x, y = tiny_data(n=16)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(4, "tanh"), layer])
+    model.add(keras.layers.Dense(1))
+    model.compile(optimizer=LevenbergMarquardt(), loss="mse")
+    before = flat_weights(model)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=f"training mode.*{name}"):
+        model.fit(x, y, batch_size=16, callbacks=[MuAdaptation(0)], verbose=0)
+    np.testing.assert_array_equal(flat_weights(model), before)
+
+
+@pytest.mark.parametrize(
+    "make_layer",
+    [
+        lambda: keras.layers.Dropout(0.0),
+        # Frozen, with moving mean 0 and variance 1: the identity up to epsilon.
+        lambda: keras.layers.BatchNormalization(trainable=False, epsilon=1e-14),
+    ],
+)
+def test_layers_inert_in_training_train_as_without_them(make_layer):
+    layer = make_layer()  # created under the float64 fixture
+    x, y = tiny_data(n=16)
+    plain = tiny_model()
+    with_layer = keras.Sequential([keras.Input((2,)), *plain.layers[:1], layer, *plain.layers[1:]])
+    theta = flat_weights(plain)
+    fit_steps(with_layer, x, y, LevenbergMarquardt(), epochs=2)
+    mu = 1e-3
+    for _ in range(2):
+        theta, mu, _ = numpy_lm_ladder(theta, x, y, mu)
+    np.testing.assert_allclose(flat_weights(plain), theta, rtol=1e-9, atol=1e-12)

@@ -1,0 +1,234 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_cluster.callbacks import MuAdaptation
+from keras_cluster.optimizers import LevenbergMarquardt
+from keras_cluster.optimizers.cross_entropy import CrossEntropy
+from keras_cluster.optimizers.residuals import loss_terms
+
+CLASSES = 3
+
+
+def softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def targets(kind, rng, n):
+    labels = rng.integers(0, CLASSES, n)
+    if kind == "sparse_categorical":
+        return labels
+    if kind == "categorical":
+        return np.eye(CLASSES)[labels]
+    return rng.integers(0, 2, (n, CLASSES)).astype("float64")
+
+
+LOSSES = {
+    "sparse_categorical": keras.losses.SparseCategoricalCrossentropy,
+    "categorical": keras.losses.CategoricalCrossentropy,
+    "binary": keras.losses.BinaryCrossentropy,
+}
+CASES = [(kind, logits) for kind in LOSSES for logits in (True, False)]
+
+
+def classifier(kind, from_logits, hidden=4, seed=0, dtype="float64"):
+    activation = None if from_logits else ("sigmoid" if kind == "binary" else "softmax")
+    rng = np.random.default_rng(seed)
+    model = keras.Sequential(
+        [
+            keras.Input((2,), dtype=dtype),
+            keras.layers.Dense(hidden, "tanh", dtype=dtype),
+            keras.layers.Dense(CLASSES, activation, dtype=dtype),
+        ]
+    )
+    model.set_weights([rng.normal(0, 1.0, w.shape) for w in model.get_weights()])
+    return model
+
+
+@pytest.mark.parametrize("kind, from_logits", CASES)
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum"])
+def test_loss_equals_the_compiled_keras_loss(kind, from_logits, reduction):
+    rng = np.random.default_rng(1)
+    x, y, weight = rng.normal(size=(7, 2)), targets(kind, rng, 7), rng.uniform(0.5, 2, 7)
+    model = classifier(kind, from_logits)
+    smoothing = {} if kind == "sparse_categorical" else {"label_smoothing": 0.1}
+    model.compile(loss=LOSSES[kind](from_logits=from_logits, reduction=reduction, **smoothing))
+    y_pred = model(x)
+    expected = float(model.compute_loss(x, y, y_pred, weight))
+    terms = loss_terms(model, y_pred, y, weight)
+    assert isinstance(terms, CrossEntropy)
+    np.testing.assert_allclose(float(terms.loss(np.asarray(y_pred))), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("kind, from_logits", CASES)
+def test_factor_and_gradient_are_half_the_logit_hessian_and_gradient(kind, from_logits):
+    """F F^T = H/2 and b = g/2 in logit space, through dp/dz when the outputs are p."""
+    rng = np.random.default_rng(2)
+    n, coef = 5, rng.uniform(0.5, 2.0, (5, 1))
+    z = rng.normal(size=(n, CLASSES))
+    y = targets(kind, rng, n)
+    y = np.eye(CLASSES)[y] if kind == "sparse_categorical" else y
+    if kind != "binary":
+        y = 0.8 * y + 0.2 / CLASSES  # smoothed targets: sum 1
+    terms = CrossEntropy(kind, from_logits, coef, y)
+    for i in range(n):
+        if kind == "binary":
+            p = sigmoid(z[i])
+            hessian = coef[i] / CLASSES * np.diag(p * (1 - p))
+            gradient = coef[i] / CLASSES * (p - y[i])
+            dp_dz = np.diag(p * (1 - p))
+        else:
+            p = softmax(z[i : i + 1])[0]
+            hessian = coef[i] * (np.diag(p) - np.outer(p, p))
+            gradient = coef[i] * (p - y[i])
+            dp_dz = np.diag(p) - np.outer(p, p)
+        outputs = z if from_logits else (sigmoid(z) if kind == "binary" else softmax(z))
+        factor = np.asarray(terms.curvature_factor(outputs))[i]
+        factor = np.diag(factor) if factor.ndim == 1 else factor
+        half_gradient = np.asarray(terms.half_gradient(outputs))[i]
+        chain = np.eye(CLASSES) if from_logits else dp_dz  # J_out = chain @ J_z
+        np.testing.assert_allclose(chain.T @ factor @ factor.T @ chain, hessian / 2, atol=1e-12)
+        np.testing.assert_allclose(chain.T @ half_gradient, gradient / 2, atol=1e-12)
+
+
+def numpy_classifier(theta, x, hidden=4):
+    """2-hidden(tanh)-3 logits and their Jacobian (formula), Keras's weight order."""
+    w1 = theta[: 2 * hidden].reshape(2, hidden)
+    b1 = theta[2 * hidden : 3 * hidden]
+    w2 = theta[3 * hidden : 3 * hidden + hidden * CLASSES].reshape(hidden, CLASSES)
+    b2 = theta[3 * hidden + hidden * CLASSES :]
+    h = np.tanh(x @ w1 + b1)
+    z = h @ w2 + b2
+    dpre = (1 - h**2)[:, :, None] * w2[None]  # (n, hidden, classes): dz_k / d pre_h
+    eye = np.eye(CLASSES)
+    jac = np.concatenate(
+        [
+            (x[:, :, None, None] * dpre[:, None]).reshape(len(x), 2 * hidden, CLASSES),
+            dpre,
+            (h[:, :, None, None] * eye[None, None]).reshape(len(x), hidden * CLASSES, CLASSES),
+            np.broadcast_to(eye, (len(x), CLASSES, CLASSES)),
+        ],
+        axis=1,
+    )
+    return z, np.transpose(jac, (0, 2, 1))  # (n, classes, weights)
+
+
+def numpy_ggn_ladder(theta, x, labels, mu, attempts=10, penalty=0.0):
+    """One LM step with the generalized Gauss-Newton matrix of the mean softmax cross-entropy
+    plus the quadratic penalty `sum(penalty * theta^2)` (its rows sqrt(penalty) * theta)."""
+    n = len(x)
+    onehot = np.eye(CLASSES)[labels]
+
+    def loss(t):
+        z = numpy_classifier(t, x)[0]
+        return -np.mean(np.sum(onehot * np.log(softmax(z)), axis=1)) + np.sum(penalty * t**2)
+
+    z, jac = numpy_classifier(theta, x)
+    p = softmax(z)
+    ggn = sum(j.T @ (np.diag(q) - np.outer(q, q)) @ j for j, q in zip(jac, p, strict=True)) / n
+    ggn = ggn + 2 * np.diag(np.broadcast_to(penalty, theta.shape))
+    gradient = np.einsum("nkp,nk->p", jac, p - onehot) / n + 2 * penalty * theta
+    loss0 = loss(theta)
+    for k in range(attempts):
+        delta = np.linalg.solve(ggn / 2 + mu * np.eye(len(theta)), gradient / 2)
+        if loss(theta - delta) < loss0:
+            return theta - delta, mu / 10, k, loss0
+        mu *= 10
+    return theta, mu, attempts, loss0
+
+
+@pytest.fixture
+def _float64():
+    keras.backend.set_floatx("float64")
+    yield
+    keras.backend.set_floatx("float32")
+
+
+@pytest.mark.usefixtures("_float64")
+@pytest.mark.parametrize("from_logits", [True, False])
+def test_ggn_step_matches_numpy_reference(from_logits):
+    rng = np.random.default_rng(3)
+    x, labels = rng.normal(size=(30, 2)), rng.integers(0, CLASSES, 30)
+    model = classifier("sparse_categorical", from_logits, seed=4)
+    theta = np.concatenate([w.ravel() for w in model.get_weights()])
+    model.compile(
+        optimizer=LevenbergMarquardt(jacobian_chunk_rows=7),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
+    )
+    history = model.fit(
+        x, labels, batch_size=30, shuffle=False, callbacks=[MuAdaptation(0)], verbose=0
+    )
+    expected, expected_mu, _, loss0 = numpy_ggn_ladder(theta, x, labels, 1e-3)
+    got = np.concatenate([w.ravel() for w in model.get_weights()])
+    np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(float(model.optimizer.mu), expected_mu, rtol=1e-12)
+    np.testing.assert_allclose(history.history["loss"][0], loss0, rtol=1e-9)
+
+
+@pytest.mark.usefixtures("_float64")
+def test_ggn_step_with_l2_regulariser_matches_numpy_reference():
+    rng = np.random.default_rng(5)
+    x, labels = rng.normal(size=(30, 2)), rng.integers(0, CLASSES, 30)
+    reference = classifier("sparse_categorical", True, seed=4)
+    model = keras.Sequential(
+        [
+            keras.Input((2,)),
+            keras.layers.Dense(4, "tanh", kernel_regularizer=keras.regularizers.L2(0.05)),
+            keras.layers.Dense(CLASSES),
+        ]
+    )
+    model.set_weights(reference.get_weights())
+    theta = np.concatenate([w.ravel() for w in model.get_weights()])
+    penalty = np.concatenate([np.full(8, 0.05), np.zeros(len(theta) - 8)])
+    model.compile(
+        optimizer=LevenbergMarquardt(),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    history = model.fit(
+        x, labels, batch_size=30, shuffle=False, callbacks=[MuAdaptation(0)], verbose=0
+    )
+    expected, _, _, loss0 = numpy_ggn_ladder(theta, x, labels, 1e-3, penalty=penalty)
+    got = np.concatenate([w.ravel() for w in model.get_weights()])
+    np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(history.history["loss"][0], loss0, rtol=1e-9)
+
+
+@pytest.mark.slow
+def test_ggn_fits_a_three_class_problem():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 2)).astype("float32")
+    labels = (np.arctan2(x[:, 1], x[:, 0]) + np.pi) // (2 * np.pi / 3)
+    model = classifier("sparse_categorical", True, hidden=8, dtype="float32")
+    model.compile(
+        optimizer=LevenbergMarquardt(),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    history = model.fit(
+        x, labels, batch_size=300, epochs=30, callbacks=[MuAdaptation(0)], verbose=0
+    )
+    assert history.history["accuracy"][-1] > 0.95
+
+
+def test_cross_entropy_on_several_outputs_raises():
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, [keras.layers.Dense(3)(inputs), keras.layers.Dense(1)(inputs)])
+    model.compile(optimizer=LevenbergMarquardt(), loss=["sparse_categorical_crossentropy", "mse"])
+    x = np.zeros((4, 2))
+    with pytest.raises(ValueError, match="one output"):
+        model.fit(x, [np.zeros(4), np.zeros((4, 1))], callbacks=[MuAdaptation(0)], verbose=0)
+
+
+def test_ignore_class_raises_naming_it():
+    model = classifier("sparse_categorical", True)
+    model.compile(
+        optimizer=LevenbergMarquardt(),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
+    )
+    with pytest.raises(ValueError, match="Received: ignore_class=0"):
+        model.fit(np.zeros((4, 2)), np.zeros(4), callbacks=[MuAdaptation(0)], verbose=0)
