@@ -1,4 +1,4 @@
-"""Shared pieces of the Levenberg-Marquardt benchmarks (run them in /work/peers-venv)."""
+"""Shared pieces of the Levenberg-Marquardt benchmarks (run in a venv that adds the peers)."""
 
 import importlib.util
 import os

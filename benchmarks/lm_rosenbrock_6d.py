@@ -5,7 +5,7 @@ sum_i 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2 divided by its std, net 6-12-10-8-1 
 weights), float32, full batch, 50 epochs, the same initial weights for every method.
 
 Run in the peers venv, niced (the CPU is shared):
-    nice -n 5 /work/peers-venv/bin/python benchmarks/lm_rosenbrock_6d.py [--epochs 50]
+    python benchmarks/lm_rosenbrock_6d.py [--epochs 50]
 """
 
 import argparse

@@ -6,7 +6,7 @@ initial weights for every method, seeds 0-2. Also: 100 LM steps as one compiled 
 (`steps_per_execution=100`) and the wall time of LM vs Adam to a target validation MSE.
 
 Run in the peers venv, niced (the CPU is shared):
-    nice -n 5 /work/peers-venv/bin/python benchmarks/lm_tutorial_2d.py [--epochs 100]
+    python benchmarks/lm_tutorial_2d.py [--epochs 100]
 """
 
 import argparse
