@@ -1,8 +1,10 @@
 """scikit-learn's own estimator checks on DEC, IDEC and N2D.
 
-Only the epoch and iteration budgets are made small: the default architecture (500-500-2000-10),
-optimizers, learning rates, normalization and batch size are those a user gets, so a check that
-failed through divergence (as three did before the in-model normalization) would fail here.
+The slow suite (`pytest -m slow`) runs them with only the epoch and iteration budgets made small:
+the default architecture (500-500-2000-10), optimizers, learning rates, normalization and batch
+size are those a user gets, so a check that failed through divergence (as three did before the
+in-model normalization) would fail there. The default suite runs DEC's checks on a small
+architecture, for the scikit-learn API alone.
 """
 
 import pytest
@@ -24,6 +26,15 @@ EXPECTED_FAILED_CHECKS = {
 }
 
 
+@parametrize_with_checks(
+    [DEC(n_clusters=3, dims=(4, 2), kmeans_n_init=1, **EPOCH_BUDGET, **ITERATION_BUDGET)],
+    expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
+)
+def test_dec_api_passes_sklearn_checks(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.slow
 @parametrize_with_checks(
     [DEC(n_clusters=3, **EPOCH_BUDGET, **ITERATION_BUDGET)],
     expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
