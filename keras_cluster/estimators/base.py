@@ -21,8 +21,6 @@ from keras_cluster.models.autoencoder import (
     fresh_optimizer,
     pretrain_autoencoder,
 )
-
-__all__ = ["BaseDeepClusterer", "fresh_optimizer", "validate_optimizer", "validate_positive_int"]
 from keras_cluster.models.normalization import NORMALIZATIONS, fitted_normalization
 
 
@@ -264,13 +262,18 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             seed=self.random_state,
         )
         if stop.non_finite_epoch is not None:
+            cause = (
+                "X is used as given (normalization=None): pass normalization='global' (or "
+                "scale X), or"
+                if self.normalization is None
+                else f"The inputs are normalized inside the model "
+                f"(normalization={self.normalization!r}), so the scale of X is not the cause:"
+            )
             raise RuntimeError(
                 "Pretraining diverged: the reconstruction loss became NaN or inf at epoch "
                 f"{stop.non_finite_epoch} with {type(optimizer).__name__} at learning rate "
-                f"{learning_rate:g}. The inputs are normalized inside the model "
-                f"(normalization={self.normalization!r}), so the scale of X is not the cause: "
-                "pass a `pretrain_optimizer` with a smaller learning rate, e.g. "
-                f"keras.optimizers.Adam({learning_rate / 10:g})."
+                f"{learning_rate:g}. {cause} pass a `pretrain_optimizer` with a smaller learning "
+                f"rate, e.g. keras.optimizers.Adam({learning_rate / 10:g})."
             )
 
     @property

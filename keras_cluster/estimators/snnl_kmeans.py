@@ -7,14 +7,13 @@ from sklearn.cluster import KMeans
 from keras_cluster.callbacks.temperature_annealing import TemperatureAnnealing
 from keras_cluster.estimators.base import (
     BaseDeepClusterer,
-    fresh_optimizer,
     validate_optimizer,
     validate_positive_int,
 )
 from keras_cluster.estimators.hard_clustering import NearestCentroidMixin
 from keras_cluster.layers.centroid_distances import CentroidDistances
 from keras_cluster.losses.snnl import DISTANCES
-from keras_cluster.models.autoencoder import DEFAULT_DIMS
+from keras_cluster.models.autoencoder import DEFAULT_DIMS, fresh_optimizer
 from keras_cluster.models.snnl import LABELS, TARGET
 from keras_cluster.models.snnl_autoencoder import build_snnl_autoencoder
 

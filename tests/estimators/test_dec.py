@@ -204,6 +204,17 @@ def test_diverged_pretraining_raises_an_error_whose_advice_fits_the_data():
     assert "Scale X" not in message
 
 
+def test_diverged_pretraining_without_normalization_points_to_it():
+    x = np.random.default_rng(0).random((40, 3)).astype("float32") * 1e3
+    estimator = DEC(
+        n_clusters=2,
+        normalization=None,
+        **{**TINY, "pretrain_optimizer": keras.optimizers.SGD(1e6)},
+    )
+    with pytest.raises(RuntimeError, match=r"normalization=None\): pass normalization='global'"):
+        estimator.fit(x)
+
+
 def test_diverged_pretraining_prints_nothing_at_verbose_0(capsys):
     x = np.random.default_rng(0).random((40, 3)).astype("float32")
     estimator = DEC(n_clusters=2, **{**TINY, "pretrain_optimizer": keras.optimizers.SGD(1e6)})
