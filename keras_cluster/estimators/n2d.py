@@ -12,6 +12,8 @@ from keras_cluster.estimators.base import (
 )
 
 CLUSTERERS = ("kmeans", "gmm")
+# UMAP's graph needs at least 2 neighbours besides each point itself.
+MIN_SAMPLES = 3
 UMAP_EXTRA = 'pip install "keras-cluster[umap]"'
 
 
@@ -187,6 +189,11 @@ class N2D(BaseDeepClusterer):
             )
 
     def _fit(self, X):
+        if X.shape[0] < MIN_SAMPLES:
+            raise ValueError(
+                f"N2D needs at least {MIN_SAMPLES} samples (UMAP's neighbourhood graph). "
+                f"Received: n_samples = {X.shape[0]}"
+            )
         import_umap()  # before the pretraining: a missing extra fails at once
         self._build_and_pretrain(X, weights=self.autoencoder_weights)
         embedding = self.encoder_.predict(X, batch_size=self._predict_batch_size, verbose=0)
@@ -220,7 +227,8 @@ class N2D(BaseDeepClusterer):
 
     def predict(self, X):
         """Cluster of each row: the clusterer's label of its manifold coordinates."""
-        return self.clusterer_.predict(self.transform(X)).astype(np.int64)
+        coordinates = self.transform(X)  # checks that the estimator is fitted
+        return self.clusterer_.predict(coordinates).astype(np.int64)
 
     def predict_proba(self, X):
         """Soft assignments `(n_samples, n_clusters)`: GMM responsibilities or Student's t q."""

@@ -98,6 +98,19 @@ def test_without_umap_the_error_names_the_extra(monkeypatch, digits):
         N2D(n_clusters=3, **TINY).fit(digits[0][:50])
 
 
+def test_predict_before_fit_raises_not_fitted(digits):
+    from sklearn.exceptions import NotFittedError
+
+    for method in ("predict", "predict_proba", "transform"):
+        with pytest.raises(NotFittedError):
+            getattr(N2D(n_clusters=3), method)(digits[0][:5])
+
+
+def test_too_few_samples_for_umap(digits):
+    with pytest.raises(ValueError, match="at least 3 samples.*n_samples = 2"):
+        N2D(n_clusters=2, **TINY).fit(digits[0][:2])
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [

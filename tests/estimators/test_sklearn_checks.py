@@ -52,10 +52,20 @@ def test_idec_passes_sklearn_checks(estimator, check):
     check(estimator)
 
 
+N2D_EXPECTED_FAILED_CHECKS = {
+    **EXPECTED_FAILED_CHECKS,
+    "check_methods_subset_invariance": (
+        "UMAP's transform places new points by an optimisation with random negative samples, "
+        "whose draws depend on the other points of the batch, so a row's coordinates (and, near "
+        "a boundary, its label) differ between a batch and its subsets"
+    ),
+}
+
+
 @pytest.mark.slow
 @parametrize_with_checks(
     [N2D(n_clusters=3, **EPOCH_BUDGET)],
-    expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
+    expected_failed_checks=lambda estimator: N2D_EXPECTED_FAILED_CHECKS,
 )
 def test_n2d_passes_sklearn_checks(estimator, check):
     pytest.importorskip("umap")
