@@ -81,8 +81,10 @@ def main():
         written.append(
             datetime.datetime.fromtimestamp(pathlib.Path(path).stat().st_mtime).date().isoformat()
         )
+    # One row per (data, seed, method): every run records k-means on the features again.
+    unique = {(row["data"], row["seed"], row["method"]): row for row in rows}
     by_data = defaultdict(list)
-    for row in rows:
+    for row in unique.values():
         by_data[row["data"]].append(row)
     parts = [
         "# Results",
