@@ -234,7 +234,9 @@ def test_model_carries_the_normalization_and_serves_raw_rows(fitted, digits, tmp
     np.testing.assert_allclose(loaded.predict(x, verbose=0), refit.predict_proba(x), atol=1e-6)
 
 
-def test_augmentation_is_applied_to_self_training_batches_and_p_uses_clean_data(digits):
+def test_augmentation_is_applied_to_self_training_batches_and_p_uses_clean_data(
+    digits, monkeypatch
+):
     x = digits[0][:128]
     seen = []
 
@@ -260,11 +262,8 @@ def test_augmentation_is_applied_to_self_training_batches_and_p_uses_clean_data(
         updates.append(self.x.copy())
         return original(self)
 
-    DECSelfTraining.update_target = spy
-    try:
-        estimator.fit(x)
-    finally:
-        DECSelfTraining.update_target = original
+    monkeypatch.setattr(DECSelfTraining, "update_target", spy)
+    estimator.fit(x)
     assert seen and all(flag is True for flag in seen)
     # P was computed on the clean rows, never on augmented ones.
     assert updates and all(np.array_equal(u, x) for u in updates)
