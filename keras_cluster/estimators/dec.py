@@ -16,6 +16,7 @@ from keras_cluster.estimators.base import (
 )
 from keras_cluster.estimators.n2d import import_umap, manifold_clustering
 from keras_cluster.losses.dec import DECLoss
+from keras_cluster.losses.kmeans import nearest_centroid
 from keras_cluster.models.augmentation import augmenter
 from keras_cluster.models.autoencoder import fresh_optimizer, normalize
 from keras_cluster.models.dec import (
@@ -217,8 +218,8 @@ class DEC(BaseDeepClusterer):
                 [embedding[self.init_labels_ == k].mean(0) for k in range(self.n_clusters)]
             )
         centroids = np.asarray(self.init, dtype=np.float32)
-        distances = ((embedding[:, None, :] - centroids[None]) ** 2).sum(-1)
-        self.init_labels_ = distances.argmin(1).astype(np.int64)
+        nearest = nearest_centroid(keras.ops.convert_to_tensor(embedding), centroids)
+        self.init_labels_ = keras.ops.convert_to_numpy(nearest).astype(np.int64)
         return centroids
 
     def _default_optimizer(self):

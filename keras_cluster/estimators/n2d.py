@@ -1,5 +1,6 @@
 """N2D (McConville et al. 2020): autoencoder, UMAP of its embedding, then k-means or a GMM."""
 
+import keras
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
@@ -10,6 +11,7 @@ from keras_cluster.estimators.base import (
     validate_positive_int,
     validate_weights_path,
 )
+from keras_cluster.layers.clustering import soft_assignment
 
 CLUSTERERS = ("kmeans", "gmm")
 # UMAP's graph needs at least 2 neighbours besides each point itself.
@@ -235,6 +237,7 @@ class N2D(BaseDeepClusterer):
         coordinates = self.transform(X)
         if self.clusterer == "gmm":
             return self.clusterer_.predict_proba(coordinates)
-        distances = ((coordinates[:, None, :] - self.cluster_centers_[None]) ** 2).sum(-1)
-        kernel = 1.0 / (1.0 + distances.astype(np.float64))
-        return kernel / kernel.sum(axis=1, keepdims=True)
+        q = soft_assignment(
+            coordinates.astype(np.float64), self.cluster_centers_.astype(np.float64)
+        )
+        return keras.ops.convert_to_numpy(q)
