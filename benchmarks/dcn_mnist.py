@@ -27,7 +27,7 @@ def main():
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--clustering-weight", type=float, default=0.5)
     parser.add_argument("--centroid-update", default="count", choices=("count", "sgd"))
-    parser.add_argument("--pretrain-optimizer", default=None, help="e.g. adam (default SGD 1.0)")
+    parser.add_argument("--pretrain-optimizer", default=None, help="e.g. sgd (default Adam(1e-3))")
     args = parser.parse_args()
     X, y = load_mnist(args.data, subset="train")
     X, y = X[: args.samples], y[: args.samples]
@@ -35,7 +35,7 @@ def main():
         f"MNIST train[:{len(X)}], DCN 784-500-500-2000-10, pretrain {args.pretrain} "
         f"{args.pretrain_epochs} epochs, {args.epochs} DCN epochs, "
         f"lambda/2 = {args.clustering_weight}, centroids by {args.centroid_update}, "
-        f"pretrain optimizer {args.pretrain_optimizer or 'SGD(1.0, momentum 0.9)'}",
+        f"pretrain optimizer {args.pretrain_optimizer or 'Adam(1e-3)'}",
         flush=True,
     )
     results = []
