@@ -4,7 +4,11 @@ import pytest
 import tensorflow as tf
 
 from keras_cluster.losses import KMeansLoss, kmeans_loss
-from keras_cluster.losses.kmeans import nearest_centroid, nearest_centroid_distances
+from keras_cluster.losses.kmeans import (
+    BROADCAST_MAX_ELEMENTS,
+    nearest_centroid,
+    nearest_centroid_distances,
+)
 
 
 def reference_kmeans(z, mu):
@@ -39,14 +43,38 @@ def test_value_and_gradients_match_float64_reference(rng, broadcast, offset):
     np.testing.assert_allclose(got_mu, grad_mu, rtol=1e-3, atol=1e-3 * np.abs(grad_mu).max())
 
 
+def _builds_difference_tensor(z, mu, broadcast=None):
+    """Whether the traced graph holds the `(n, k, d)` difference tensor (the broadcast form)."""
+    graph = (
+        tf.function(lambda a, b: nearest_centroid_distances(a, b, broadcast=broadcast))
+        .get_concrete_function(tf.TensorSpec(z.shape, z.dtype), tf.TensorSpec(mu.shape, mu.dtype))
+        .graph
+    )
+    n, d = z.shape
+    k = mu.shape[0]
+    return any(
+        tuple(output.shape) == (n, k, d) for op in graph.get_operations() for output in op.outputs
+    )
+
+
 def test_form_is_chosen_by_shape_and_both_agree(rng):
     z = rng.normal(size=(4096, 32)).astype("float32")
     mu = rng.normal(size=(64, 32)).astype("float32")
-    expected, _, _ = reference_kmeans(z, mu)
-    np.testing.assert_allclose(float(kmeans_loss(z, mu)), expected, rtol=1e-4)
-    np.testing.assert_allclose(
-        float(kmeans_loss(z[:20], mu[:3])), reference_kmeans(z[:20], mu[:3])[0], rtol=1e-5
-    )
+    # The check itself can tell the forms apart.
+    assert _builds_difference_tensor(z[:20], mu[:3], broadcast=True)
+    assert not _builds_difference_tensor(z[:20], mu[:3], broadcast=False)
+    # Large shapes take the matmul + gather form, tiny ones the broadcast form.
+    assert 4096 * 64 * 32 > BROADCAST_MAX_ELEMENTS
+    assert not _builds_difference_tensor(z, mu)
+    assert 20 * 3 * 32 <= BROADCAST_MAX_ELEMENTS
+    assert _builds_difference_tensor(z[:20], mu[:3])
+    # Both forms give the float64 reference value, at each shape.
+    for n, k in ((4096, 64), (20, 3)):
+        expected = reference_kmeans(z[:n], mu[:k])[0]
+        for broadcast in (None, True, False):
+            got = float(tf.reduce_mean(nearest_centroid_distances(z[:n], mu[:k], broadcast)))
+            np.testing.assert_allclose(got, expected, rtol=1e-4)
+        np.testing.assert_allclose(float(kmeans_loss(z[:n], mu[:k])), expected, rtol=1e-4)
     np.testing.assert_array_equal(
         np.asarray(nearest_centroid(z, mu)),
         np.sum((z[:, None] - mu[None]) ** 2, -1).argmin(1),
