@@ -1,0 +1,89 @@
+"""Every public Keras object of the package: complete config, registration, `.keras` round trip.
+
+One table, one harness (`tests/harness.py`): a constructor argument added without its
+`get_config` entry, or an object left unregistered, fails here.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_cluster import layers, losses, metrics, optimizers
+from tests.harness import constructor_arguments, run_config_test, run_model_saving_test
+
+CENTROIDS = np.arange(6, dtype="float32").reshape(3, 2)
+
+CASES = [
+    (layers.ClusteringLayer(3, alpha=2.0, initial_centroids=CENTROIDS), keras.layers, {}),
+    (
+        layers.CentroidDistances(3, initial_centroids=CENTROIDS, trainable_centroids=False),
+        keras.layers,
+        {"trainable_centroids": False},
+    ),
+    (losses.DECLoss(target="batch"), keras.losses, {"target": "batch"}),
+    (losses.KMeansLoss(CENTROIDS), keras.losses, {"centroids": CENTROIDS}),
+    (
+        losses.SoftNearestNeighborLoss(temperature=0.3, distance="euclidean"),
+        keras.losses,
+        {"temperature": 0.3, "distance": "euclidean"},
+    ),
+    (metrics.ClusteringAccuracy(4, n_classes=3), keras.metrics, {"n_classes": 3}),
+    (metrics.NormalizedMutualInformation(4, n_classes=3), keras.metrics, {"n_clusters": 4}),
+    (metrics.AdjustedRandIndex(4, n_classes=3), keras.metrics, {"n_clusters": 4}),
+    (optimizers.LevenbergMarquardt(mu=0.01, max_attempts=5), keras.optimizers, {}),
+    (optimizers.GaussNewton(), keras.optimizers, {}),
+    (optimizers.Newton(), keras.optimizers, {}),
+]
+
+
+KERAS_BASES = (
+    keras.layers.Layer,
+    keras.losses.Loss,
+    keras.metrics.Metric,
+    keras.optimizers.Optimizer,
+)
+
+
+def _module(obj):
+    return obj.__class__.__module__
+
+
+@pytest.mark.parametrize("obj, keras_module, expected", CASES, ids=lambda c: type(c).__name__)
+def test_config_is_complete_and_round_trips(obj, keras_module, expected):
+    restored = run_config_test(obj, keras_module.serialize, keras_module.deserialize, expected)
+    assert _module(restored) == _module(obj)
+
+
+def test_every_public_class_is_in_the_table():
+    covered = {type(obj) for obj, _, _ in CASES}
+    public = {
+        getattr(module, name)
+        for module in (layers, losses, metrics, optimizers)
+        for name in module.__all__
+        if isinstance(getattr(module, name), type)
+        and issubclass(getattr(module, name), KERAS_BASES)
+    }
+    assert public <= covered, f"public classes without a config test: {public - covered}"
+
+
+def test_the_config_check_can_fail():
+    class Forgetful(keras.layers.Layer):
+        def __init__(self, width=3, **kwargs):
+            super().__init__(**kwargs)
+            self.width = width
+
+        def get_config(self):  # overrides Keras's automatic config, and forgets `width`
+            return super().get_config() | {}
+
+    keras.saving.register_keras_serializable("keras_cluster")(Forgetful)
+    assert constructor_arguments(Forgetful) == ["width"]
+    with pytest.raises(AssertionError, match="lacks constructor arguments"):
+        run_config_test(Forgetful(), keras.layers.serialize, keras.layers.deserialize)
+
+
+def test_layers_survive_keras_file_and_saved_model(tmp_path, rng):
+    inputs = keras.Input((2,))
+    q = layers.ClusteringLayer(3, initial_centroids=CENTROIDS, name="q")(inputs)
+    d = layers.CentroidDistances(3, initial_centroids=CENTROIDS, name="d")(inputs)
+    model = keras.Model(inputs, keras.layers.Concatenate()([q, d]), name="both")
+    run_model_saving_test(model, rng.normal(size=(8, 2)).astype("float32"), tmp_path)
