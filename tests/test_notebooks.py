@@ -7,6 +7,9 @@ import pytest
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 TIMEOUT_S = 300
+# Where CI keeps MNIST (the repository's sibling `shared/`); without it the MNIST notebook's
+# smoke run uses scikit-learn's digits.
+SHARED_MNIST = NOTEBOOK_DIR.parent.parent / "shared" / "data" / "mnist.npz"
 
 
 def test_notebook_folder_holds_notebooks():
@@ -21,6 +24,8 @@ def test_notebook_runs(path, monkeypatch):
 
     monkeypatch.setenv("KERAS_CLUSTER_SMOKE", "1")
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+    if SHARED_MNIST.is_file():
+        monkeypatch.setenv("KERAS_CLUSTER_DATA", str(SHARED_MNIST))
     notebook = nbformat.read(path, as_version=4)
     assert any(cell.cell_type == "code" for cell in notebook.cells), f"{path.name} has no code"
     client = NotebookClient(
