@@ -87,3 +87,12 @@ def test_layers_survive_keras_file_and_saved_model(tmp_path, rng):
     d = layers.CentroidDistances(3, initial_centroids=CENTROIDS, name="d")(inputs)
     model = keras.Model(inputs, keras.layers.Concatenate()([q, d]), name="both")
     run_model_saving_test(model, rng.normal(size=(8, 2)).astype("float32"), tmp_path)
+
+
+def test_only_y_true_y_pred_functions_are_registered_as_losses():
+    # dec_loss(p, q) is (y_true, y_pred): usable as compile(loss=...) and from a .keras config.
+    assert keras.saving.get_registered_object("keras_cluster>dec_loss") is losses.dec_loss
+    # kmeans_loss(embeddings, centroids) and soft_nearest_neighbor_loss(labels, features, ...)
+    # are not Keras loss functions; their classes are.
+    for name in ("kmeans_loss", "soft_nearest_neighbor_loss"):
+        assert keras.saving.get_registered_object(f"keras_cluster>{name}") is None

@@ -66,7 +66,6 @@ def nearest_centroid(embeddings, centroids):
     return ops.argmin(scores, axis=1)
 
 
-@keras_cluster_export
 def kmeans_loss(embeddings, centroids):
     """k-means loss: mean squared distance of each code to its nearest centroid.
 
@@ -114,7 +113,8 @@ class KMeansLoss(keras.losses.Loss):
 
     The centroids live in a `keras.Variable` (`self.centroids`, not trainable here) so that a
     callback or an estimator can update them between batches (DCN's count-based update); to train
-    centroids by gradient descent, hold them in a model (`keras_cluster.models.DCN`).
+    centroids by gradient descent, hold them in a model
+    (`keras_cluster.models.DeepClusteringNetwork`).
 
     Args:
         centroids: initial centroids, array of shape `(k, d)`.

@@ -133,7 +133,6 @@ def soft_nearest_neighbor_rows(labels, features, temperature=1.0, distance="cosi
     return rows, row_valid
 
 
-@keras_cluster_export
 def soft_nearest_neighbor_loss(labels, features, temperature=1.0, distance="cosine", valid=None):
     """Soft Nearest Neighbor Loss: how entangled the classes are in `features`.
 

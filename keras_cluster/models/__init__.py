@@ -1,5 +1,12 @@
-"""Keras model builders: the autoencoder, its input normalization and pretraining, DEC, IDEC,
-DCN and the SNNL autoencoder."""
+"""Keras models and their builders.
+
+- The autoencoder: `build_autoencoder` (returns `(autoencoder, encoder)`), its input
+  normalization (`fitted_normalization`, `normalization_statistics`, `normalize`), its training
+  view `reconstruction_model`, `pretrain_autoencoder`, and batch `augmenter`s.
+- Clustering models: `build_dec_model`, `build_idec_model`, `DeepClusteringNetwork` (DCN).
+- Soft nearest neighbours: `SoftNearestNeighborModel` (the loss on any layers of a model) and
+  `build_snnl_autoencoder`.
+"""
 
 from keras_cluster.models.augmentation import augmenter
 from keras_cluster.models.autoencoder import (
