@@ -68,8 +68,15 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
         verbose: 0 silent, 1 stage summaries, 2 Keras progress too.
 
     Attributes:
-        labels_, cluster_centers_, model_ (`X -> squared distances`), encoder_, autoencoder_,
-        network_ (the trained `DeepClusteringNetwork`), kmeans_, history_, fit_time_.
+        labels_: hard assignment of each training sample.
+        cluster_centers_: centroids in the embedding, `(n_clusters, dims[-1])`.
+        model_: Keras model `X -> squared distances` to the centroids.
+        encoder_: Keras model `X -> z`.
+        autoencoder_: Keras model `X -> X_hat`.
+        network_: the trained `DeepClusteringNetwork`.
+        kmeans_: the k-means fitted on the pretrained embedding.
+        history_: the clustering stage's `History`.
+        fit_time_: seconds spent in `fit`.
 
     Example:
 

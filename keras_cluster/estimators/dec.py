@@ -297,7 +297,8 @@ class IDEC(DEC):
         gamma: weight of the clustering loss (0.1 in the paper and its code). Larger values
             sharpen the clusters faster and keep less of the reconstruction's structure.
         optimizer: default Adam(learning_rate=1e-3) as in the paper.
-        **kwargs: as `DEC`.
+
+    The other arguments are those of `DEC`.
 
     References:
         Guo, Gao, Liu & Yin, "Improved Deep Embedded Clustering with Local Structure

@@ -114,11 +114,14 @@ class KMeansLoss(keras.losses.Loss):
 
     The centroids live in a `keras.Variable` (`self.centroids`, not trainable here) so that a
     callback or an estimator can update them between batches (DCN's count-based update); to train
-    centroids by gradient descent, hold them in a model (`keras_cluster.models.DCN`).
+    centroids by gradient descent, hold them in a model
+    (`keras_cluster.models.DeepClusteringNetwork`).
 
     Args:
         centroids: initial centroids, array of shape `(k, d)`.
-        reduction, name, dtype: as `keras.losses.Loss`.
+        reduction: as `keras.losses.Loss`.
+        name: as `keras.losses.Loss`.
+        dtype: as `keras.losses.Loss`.
 
     Example:
 
