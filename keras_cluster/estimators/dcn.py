@@ -82,7 +82,10 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
 
     >>> from keras_cluster.datasets import load_digits
     >>> X, y = load_digits()
-    >>> labels = DCN(n_clusters=10, random_state=0, verbose=0).fit_predict(X)  # doctest: +SKIP
+    >>> dcn = DCN(n_clusters=10, dims=(32, 10), finetune_epochs=3, epochs=1,
+    ...           random_state=0, verbose=0).fit(X[:500])
+    >>> dcn.labels_.shape, dcn.cluster_centers_.shape, dcn.predict(X[:2]).shape
+    ((500,), (10, 10), (2,))
 
     References:
         Yang, Fu, Sidiropoulos & Hong, "Towards K-means-friendly Spaces: Simultaneous Deep

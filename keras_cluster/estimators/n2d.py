@@ -131,7 +131,10 @@ class N2D(BaseDeepClusterer):
 
     >>> from keras_cluster.datasets import load_digits
     >>> X, y = load_digits()
-    >>> labels = N2D(n_clusters=10, random_state=0, verbose=0).fit_predict(X)  # doctest: +SKIP
+    >>> n2d = N2D(n_clusters=10, dims=(32, 10), finetune_epochs=3, random_state=0,
+    ...           verbose=0).fit(X[:500])
+    >>> n2d.labels_.shape, n2d.transform(X[:2]).shape, n2d.predict(X[:2]).shape
+    ((500,), (2, 10), (2,))
 
     References:
         McConville, Santos-Rodriguez, Piechocki & Craddock, "N2D: (Not Too) Deep Clustering via

@@ -63,9 +63,9 @@ class SNNLKMeans(NearestCentroidMixin, BaseDeepClusterer):
 
     >>> from keras_cluster.datasets import load_digits
     >>> X, y = load_digits()
-    >>> est = SNNLKMeans(10, dims=(64, 10), epochs=2, n_labelled=300, verbose=0)
-    >>> est.fit(X, y).labels_.shape
-    (1797,)
+    >>> est = SNNLKMeans(10, dims=(32, 10), epochs=1, n_labelled=100, verbose=0)
+    >>> est.fit(X[:500], y[:500]).labels_.shape
+    (500,)
 
     References:
         Agarap & Azcarraga, "Improving k-Means Clustering Performance with Disentangled Internal
