@@ -110,9 +110,17 @@ def load_mnist(path=None, subset="test"):
 
     Example:
 
-    >>> X, y = load_mnist(subset="test")  # doctest: +SKIP
-    >>> X.shape  # doctest: +SKIP
-    (10000, 784)
+    `X, y = load_mnist()` reads the test split from the first copy found. Here a file of the
+    same layout, with 3 test images, stands in for Keras' `mnist.npz`:
+
+    >>> import tempfile
+    >>> import numpy as np
+    >>> path = f"{tempfile.mkdtemp()}/mnist.npz"
+    >>> images, digits = np.zeros((3, 28, 28), "uint8"), np.array([7, 2, 1], "uint8")
+    >>> np.savez(path, x_train=images, y_train=digits, x_test=images, y_test=digits)
+    >>> X, y = load_mnist(path, subset="test")
+    >>> X.shape, y.tolist()
+    ((3, 784), [7, 2, 1])
 
     References:
         LeCun, Bottou, Bengio & Haffner, "Gradient-based learning applied to document

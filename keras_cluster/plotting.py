@@ -113,8 +113,12 @@ def plot_embedding(
 
     Example:
 
-    >>> plot_embedding(model.transform(X), model.labels_, "embedding.png",
-    ...                centers=model.cluster_centers_)  # doctest: +SKIP
+    >>> import tempfile
+    >>> from keras_cluster.datasets import load_digits
+    >>> X, y = load_digits()
+    >>> path = plot_embedding(X[:200], y[:200], f"{tempfile.mkdtemp()}/digits.png")
+    >>> path.name
+    'digits.png'
 
     References:
         van der Maaten & Hinton, "Visualizing Data using t-SNE", JMLR 2008.

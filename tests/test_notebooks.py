@@ -12,15 +12,45 @@ TIMEOUT_S = 300
 SHARED_MNIST = NOTEBOOK_DIR.parent.parent / "shared" / "data" / "mnist.npz"
 
 
+def execute(notebook):
+    """Run `notebook` in a fresh kernel from `notebooks/`; fail naming the cell that raised."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    client = NotebookClient(
+        notebook,
+        timeout=TIMEOUT_S,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
+    )
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        pytest.fail(f"a cell raised:\n{error}", pytrace=False)
+
+
 def test_notebook_folder_holds_notebooks():
     """Guards the parametrised test below, which has no cases (and so passes) if none exist."""
     assert NOTEBOOKS, f"no notebooks found in {NOTEBOOK_DIR}"
 
 
+def test_a_cell_that_raises_fails_the_run():
+    """Guards `execute`: a notebook whose cell raises is reported, with the error."""
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("x = 1"),
+            nbformat.v4.new_code_cell("raise ValueError('cell two fails')"),
+        ]
+    )
+    with pytest.raises(pytest.fail.Exception, match="cell two fails"):
+        execute(notebook)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.name for path in NOTEBOOKS])
 def test_notebook_runs(path, monkeypatch):
     import nbformat
-    from nbclient import NotebookClient
 
     monkeypatch.setenv("KERAS_CLUSTER_SMOKE", "1")
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -28,18 +58,4 @@ def test_notebook_runs(path, monkeypatch):
         monkeypatch.setenv("KERAS_CLUSTER_DATA", str(SHARED_MNIST))
     notebook = nbformat.read(path, as_version=4)
     assert any(cell.cell_type == "code" for cell in notebook.cells), f"{path.name} has no code"
-    client = NotebookClient(
-        notebook,
-        timeout=TIMEOUT_S,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
-    )
-    client.execute()  # raises CellExecutionError, with the failing cell's traceback
-    errors = [
-        output
-        for cell in notebook.cells
-        if cell.cell_type == "code"
-        for output in cell.get("outputs", [])
-        if output.get("output_type") == "error"
-    ]
-    assert errors == []
+    execute(notebook)

@@ -35,12 +35,18 @@ class DECSelfTraining(keras.callbacks.Callback):
 
     Example:
 
-    ```python
-    self_training = DECSelfTraining(x, n_clusters=10, update_interval=70, tol=0.001)
-    dec_model.compile(optimizer="sgd", loss=DECLoss())
-    dec_model.fit(self_training.make_dataset(batch_size=256), steps_per_epoch=70,
-                  epochs=100, callbacks=[self_training])
-    ```
+    >>> import numpy as np
+    >>> from keras_cluster.losses import DECLoss
+    >>> from keras_cluster.models import build_autoencoder, build_dec_model
+    >>> x = np.random.default_rng(0).random((200, 8), dtype="float32")
+    >>> autoencoder, encoder = build_autoencoder(8, dims=(6, 2))
+    >>> dec_model = build_dec_model(encoder, n_clusters=3)
+    >>> self_training = DECSelfTraining(x, n_clusters=3, update_interval=5, tol=0.001)
+    >>> dec_model.compile(optimizer="sgd", loss=DECLoss())
+    >>> _ = dec_model.fit(self_training.make_dataset(batch_size=50), steps_per_epoch=5,
+    ...                   epochs=3, callbacks=[self_training], verbose=0)
+    >>> self_training.n_updates >= 1
+    True
 
     References:
         Xie, Girshick & Farhadi, "Unsupervised Deep Embedding for Clustering Analysis", ICML 2016.

@@ -68,14 +68,24 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
         verbose: 0 silent, 1 stage summaries, 2 Keras progress too.
 
     Attributes:
-        labels_, cluster_centers_, model_ (`X -> squared distances`), encoder_, autoencoder_,
-        network_ (the trained `DeepClusteringNetwork`), kmeans_, history_, fit_time_.
+        labels_: hard assignment of each training sample.
+        cluster_centers_: centroids in the embedding, `(n_clusters, dims[-1])`.
+        model_: Keras model `X -> squared distances` to the centroids.
+        encoder_: Keras model `X -> z`.
+        autoencoder_: Keras model `X -> X_hat`.
+        network_: the trained `DeepClusteringNetwork`.
+        kmeans_: the k-means fitted on the pretrained embedding.
+        history_: the clustering stage's `History`.
+        fit_time_: seconds spent in `fit`.
 
     Example:
 
     >>> from keras_cluster.datasets import load_digits
     >>> X, y = load_digits()
-    >>> labels = DCN(n_clusters=10, random_state=0, verbose=0).fit_predict(X)  # doctest: +SKIP
+    >>> dcn = DCN(n_clusters=10, dims=(32, 10), finetune_epochs=3, epochs=1,
+    ...           random_state=0, verbose=0).fit(X[:500])
+    >>> dcn.labels_.shape, dcn.cluster_centers_.shape, dcn.predict(X[:2]).shape
+    ((500,), (10, 10), (2,))
 
     References:
         Yang, Fu, Sidiropoulos & Hong, "Towards K-means-friendly Spaces: Simultaneous Deep

@@ -97,7 +97,10 @@ class DEC(BaseDeepClusterer):
 
     >>> from keras_cluster.datasets import load_digits
     >>> X, y = load_digits()
-    >>> labels = DEC(n_clusters=10, random_state=0, verbose=0).fit_predict(X)  # doctest: +SKIP
+    >>> dec = DEC(n_clusters=10, dims=(32, 10), finetune_epochs=3, max_iter=20,
+    ...           update_interval=10, random_state=0, verbose=0).fit(X)
+    >>> dec.labels_.shape, dec.predict_proba(X[:2]).shape, dec.transform(X[:2]).shape
+    ((1797,), (2, 10), (2, 10))
 
     References:
         Xie, Girshick & Farhadi, "Unsupervised Deep Embedding for Clustering Analysis", ICML 2016.
@@ -297,7 +300,8 @@ class IDEC(DEC):
         gamma: weight of the clustering loss (0.1 in the paper and its code). Larger values
             sharpen the clusters faster and keep less of the reconstruction's structure.
         optimizer: default Adam(learning_rate=1e-3) as in the paper.
-        **kwargs: as `DEC`.
+
+    The other arguments are those of `DEC`.
 
     References:
         Guo, Gao, Liu & Yin, "Improved Deep Embedded Clustering with Local Structure

@@ -96,9 +96,17 @@ class N2D(BaseDeepClusterer):
 
     Args:
         n_clusters: number of clusters.
-        dims, normalization, pretrain, autoencoder_weights, pretrain_epochs, finetune_epochs,
-            pretrain_optimizer, dropout, batch_size, augmentation, image_shape: the pretraining,
-            as `DEC`.
+        dims: the pretraining's, as `DEC`.
+        normalization: the pretraining's, as `DEC`.
+        pretrain: the pretraining's, as `DEC`.
+        autoencoder_weights: the pretraining's, as `DEC`.
+        pretrain_epochs: the pretraining's, as `DEC`.
+        finetune_epochs: the pretraining's, as `DEC`.
+        pretrain_optimizer: the pretraining's, as `DEC`.
+        dropout: the pretraining's, as `DEC`.
+        batch_size: the pretraining's, as `DEC`.
+        augmentation: the pretraining's, as `DEC`.
+        image_shape: the pretraining's, as `DEC`.
         n_components: UMAP dimensions (None: `n_clusters`, as N2D).
         n_neighbors: UMAP neighbourhood size (20, as N2D).
         min_dist: UMAP minimum distance (0, as N2D: tight clumps).
@@ -110,15 +118,23 @@ class N2D(BaseDeepClusterer):
         verbose: 0 silent, 1 stage summaries, 2 Keras progress too.
 
     Attributes:
-        labels_, cluster_centers_ (`(n_clusters, n_components)`, in the manifold), encoder_,
-        autoencoder_, umap_ (the fitted `umap.UMAP`), clusterer_ (the fitted `KMeans` or
-        `GaussianMixture`), embedding_ (the training rows' manifold coordinates), fit_time_.
+        labels_: hard assignment of each training sample.
+        cluster_centers_: centres `(n_clusters, n_components)`, in the manifold.
+        encoder_: Keras model `X -> z`.
+        autoencoder_: Keras model `X -> X_hat`.
+        umap_: the fitted `umap.UMAP`.
+        clusterer_: the fitted `KMeans` or `GaussianMixture`.
+        embedding_: the training rows' manifold coordinates.
+        fit_time_: seconds spent in `fit`.
 
     Example:
 
     >>> from keras_cluster.datasets import load_digits
     >>> X, y = load_digits()
-    >>> labels = N2D(n_clusters=10, random_state=0, verbose=0).fit_predict(X)  # doctest: +SKIP
+    >>> n2d = N2D(n_clusters=10, dims=(32, 10), finetune_epochs=3, random_state=0,
+    ...           verbose=0).fit(X[:500])
+    >>> n2d.labels_.shape, n2d.transform(X[:2]).shape, n2d.predict(X[:2]).shape
+    ((500,), (2, 10), (2,))
 
     References:
         McConville, Santos-Rodriguez, Piechocki & Craddock, "N2D: (Not Too) Deep Clustering via

@@ -48,17 +48,24 @@ class SNNLKMeans(NearestCentroidMixin, BaseDeepClusterer):
         verbose: 0 silent, 1 summaries, 2 Keras progress too.
 
     Attributes:
-        labels_, cluster_centers_, model_ (`X -> squared distances`), encoder_, autoencoder_,
-        network_ (the trained `SoftNearestNeighborModel`), kmeans_, history_,
-        labelled_mask_ (samples whose label SNNL used), fit_time_.
+        labels_: hard assignment of each training sample.
+        cluster_centers_: centroids in the embedding.
+        model_: Keras model `X -> squared distances` to the centroids.
+        encoder_: Keras model `X -> z`.
+        autoencoder_: Keras model `X -> X_hat`.
+        network_: the trained `SoftNearestNeighborModel`.
+        kmeans_: the k-means fitted on the trained embedding.
+        history_: the training `History`.
+        labelled_mask_: the samples whose label SNNL used.
+        fit_time_: seconds spent in `fit`.
 
     Example:
 
     >>> from keras_cluster.datasets import load_digits
     >>> X, y = load_digits()
-    >>> est = SNNLKMeans(10, dims=(64, 10), epochs=2, n_labelled=300, verbose=0)
-    >>> est.fit(X, y).labels_.shape
-    (1797,)
+    >>> est = SNNLKMeans(10, dims=(32, 10), epochs=1, n_labelled=100, verbose=0)
+    >>> est.fit(X[:500], y[:500]).labels_.shape
+    (500,)
 
     References:
         Agarap & Azcarraga, "Improving k-Means Clustering Performance with Disentangled Internal

@@ -118,7 +118,9 @@ class KMeansLoss(keras.losses.Loss):
 
     Args:
         centroids: initial centroids, array of shape `(k, d)`.
-        reduction, name, dtype: as `keras.losses.Loss`.
+        reduction: as `keras.losses.Loss`.
+        name: as `keras.losses.Loss`.
+        dtype: as `keras.losses.Loss`.
 
     Example:
 

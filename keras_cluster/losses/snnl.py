@@ -194,7 +194,9 @@ class SoftNearestNeighborLoss(keras.losses.Loss):
     Args:
         temperature: positive float, initial temperature.
         distance: `"cosine"` or `"euclidean"` (squared).
-        reduction, name, dtype: as `keras.losses.Loss`.
+        reduction: as `keras.losses.Loss`.
+        name: as `keras.losses.Loss`.
+        dtype: as `keras.losses.Loss`.
 
     Example:
 

@@ -41,7 +41,9 @@ def build_idec_model(
     Args:
         autoencoder: model `x -> x_hat` from `build_autoencoder`, sharing layers with `encoder`.
         encoder: model `x -> z`.
-        n_clusters, alpha, initial_centroids: as `build_dec_model`.
+        n_clusters: as `build_dec_model`.
+        alpha: as `build_dec_model`.
+        initial_centroids: as `build_dec_model`.
         name: model name.
 
     Returns:
