@@ -181,7 +181,7 @@ class DeepClusteringNetwork(keras.Model):
         happens here, after the loss was taken, and not in `call`: an all-reduce inside `call`
         lets the replica threads of `MirroredStrategy` interleave their `add_loss` lists.
         """
-        batch_counts, sums = (ops.convert_to_tensor(v) for v in self._batch_statistics)
+        batch_counts, sums = (v.read_value() for v in self._batch_statistics)  # this replica's
         replica = tf.distribute.get_replica_context()
         if replica is not None and replica.num_replicas_in_sync > 1:
             batch_counts, sums = replica.all_reduce("sum", [batch_counts, sums])

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from keras_cluster.callbacks import MuAdaptation
 from keras_cluster.distribute import adapt_for_multi_worker, is_chief, worker_path
+from keras_cluster.models import DeepClusteringNetwork, build_autoencoder
 from keras_cluster.optimizers import LevenbergMarquardt
 from tests.distributed import run_workers
 from tests.optimizers.reference import flat_weights, numpy_lm_ladder, tiny_data, tiny_model
@@ -29,7 +30,7 @@ keras.config.set_floatx("float64")
 from keras_cluster.callbacks import MuAdaptation
 from keras_cluster.distribute import adapt_for_multi_worker, is_chief, worker_path
 from keras_cluster.optimizers import LevenbergMarquardt
-from tests.distribute.test_multi_worker import train_adam, train_lm
+from tests.distribute.test_multi_worker import build_dcn, train_adam, train_dcn, train_lm
 from tests.optimizers.reference import flat_weights, tiny_model
 
 strategy = tf.distribute.MultiWorkerMirroredStrategy()
@@ -50,8 +51,10 @@ with strategy.scope():
     lm.compile(LevenbergMarquardt(), "mse")
     chunked = tiny_model()
     chunked.compile(keras.optimizers.Adam(0.05), "mse", steps_per_execution=2)
+    dcn = build_dcn()
 result["adam"] = train_adam(adapt_for_multi_worker(adam))
 result["lm"] = train_lm(adapt_for_multi_worker(lm))
+result["dcn"] = train_dcn(adapt_for_multi_worker(dcn))
 try:
     train_adam(adapt_for_multi_worker(chunked))
 except ValueError as error:
@@ -78,6 +81,24 @@ def train_lm(model):
     return {"weights": flat_weights(model).tolist(), **history.history}
 
 
+def build_dcn():
+    """A DCN whose centroids are the first 3 codes, compiled with Adam."""
+    autoencoder, encoder = build_autoencoder(6, dims=(5, 2))
+    dcn = DeepClusteringNetwork(autoencoder, "encoder_1", n_clusters=3, initial_count=4.0)
+    weights = dcn.get_weights()
+    dcn.set_weights([np.sin(np.arange(w.size) + i).reshape(w.shape) for i, w in enumerate(weights)])
+    dcn.set_centroids(keras.ops.convert_to_numpy(encoder(tiny_data(n=20)[0].repeat(3, 1)))[:3])
+    dcn.compile(keras.optimizers.Adam(0.01), "mse")
+    return dcn
+
+
+def train_dcn(dcn):
+    """One DCN step on a batch of 20 (10 a worker): counts, centroids and network weights."""
+    x = tiny_data(n=20)[0].repeat(3, 1)
+    dcn.fit(x, x, batch_size=20, shuffle=False, verbose=0)
+    return {"weights": np.concatenate([np.ravel(w) for w in dcn.get_weights()]).tolist()}
+
+
 @pytest.fixture
 def float64():
     keras.backend.set_floatx("float64")
@@ -90,7 +111,7 @@ def assert_same_training(workers, single, rtol):
         np.testing.assert_allclose(workers[key], expected, rtol=rtol, atol=1e-12, err_msg=key)
 
 
-def test_adam_and_lm_across_two_workers_equal_one_process(float64):
+def test_adam_lm_and_dcn_across_two_workers_equal_one_process(float64):
     results = run_workers(WORKER_SCRIPT)
 
     assert [r["chief"] for r in results] == [True, False]
@@ -103,7 +124,7 @@ def test_adam_and_lm_across_two_workers_equal_one_process(float64):
     theta0 = flat_weights(lm)
     adam.compile(keras.optimizers.Adam(0.05), "mse")
     lm.compile(LevenbergMarquardt(), "mse")
-    single_adam, single_lm = train_adam(adam), train_lm(lm)
+    single_adam, single_lm, single_dcn = train_adam(adam), train_lm(lm), train_dcn(build_dcn())
     assert set(results[0]["adam"]) == {"weights", "loss", "val_loss"}
     expected, mu, _ = numpy_lm_ladder(theta0, *tiny_data(n=20), 1e-3)
     np.testing.assert_allclose(single_lm["weights"], expected, rtol=1e-9)
@@ -112,6 +133,7 @@ def test_adam_and_lm_across_two_workers_equal_one_process(float64):
         assert_same_training(result["lm"], single_lm, rtol=1e-6)
         np.testing.assert_allclose(result["lm"]["weights"], expected, rtol=1e-6)
         np.testing.assert_allclose(result["lm"]["mu"], [mu], rtol=1e-12)
+        assert_same_training(result["dcn"], single_dcn, rtol=1e-6)  # counts of both halves
 
 
 def test_adapt_leaves_other_strategies_alone():
