@@ -78,9 +78,11 @@ def adapt_for_multi_worker(model):
     ```
 
     References:
-        keras-team/keras#20585, "MultiWorkerMirroredStrategy: fit fails in Keras 3".
-        tensorflow/tensorflow#72388, "Invalid reduction dimension 0 for input with 0
-        dimensions" under MultiWorkerMirroredStrategy.
+        keras-team/keras#20585, "Does Keras 3 work with
+        `tf.distribute.MultiWorkerMirroredStrategy`?" (open).
+        tensorflow/tensorflow#72388, "`tf.distribute` and `keras` 3 incompatibility:
+        ValueError: Invalid reduction dimension 0 for input with 0 dimensions." (closed as a
+        Keras 3 issue).
     """
     if model.__dict__.get(_ADAPTED) or not in_multi_worker_mode(model._distribute_strategy):
         return model
