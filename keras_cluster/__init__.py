@@ -1,7 +1,7 @@
 """keras_cluster: deep clustering and second-order training for Keras 3 `model.fit`.
 
 Subpackages: `layers`, `losses`, `optimizers`, `callbacks`, `metrics`, `models`, `estimators`,
-`datasets`.
+`datasets`, `distribute`.
 """
 
 __version__ = "0.1.0"
@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 from keras_cluster import (  # noqa: E402
     callbacks,
     datasets,
+    distribute,
     estimators,
     layers,
     losses,
@@ -21,6 +22,7 @@ __all__ = [
     "__version__",
     "callbacks",
     "datasets",
+    "distribute",
     "estimators",
     "layers",
     "losses",

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from keras_cluster import defaults
+from keras_cluster.distribute.multi_worker import adapt_for_multi_worker
 from keras_cluster.estimators.base import (
     BaseDeepClusterer,
     validate_optimizer,
@@ -182,6 +183,7 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
             # Per-element MSE times the feature count is the paper's per-sample squared error.
             loss_weights=[float(X.shape[1])],
         )
+        adapt_for_multi_worker(self.network_)
         self._log(f"DCN: {self.epochs} epochs, centroids by {self.centroid_update}")
         self.history_ = self.network_.fit(
             reconstruction_dataset(

@@ -8,6 +8,7 @@ import numpy as np
 
 from keras_cluster import defaults
 from keras_cluster.callbacks.dec_self_training import DECSelfTraining
+from keras_cluster.distribute.multi_worker import adapt_for_multi_worker
 from keras_cluster.estimators.base import (
     BaseDeepClusterer,
     validate_optimizer,
@@ -242,6 +243,7 @@ class DEC(BaseDeepClusterer):
         model = self._build_training_model()
         model.get_layer(CLUSTERING_OUTPUT).set_centroids(centroids)
         self._compile(model)
+        adapt_for_multi_worker(model)
         self_training = DECSelfTraining(
             X, self.n_clusters, self.update_interval, self.tol, max_iter=self.max_iter
         )

@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_cluster import defaults
+from keras_cluster.distribute.multi_worker import adapt_for_multi_worker
 from keras_cluster.models.augmentation import augmenter
 from keras_cluster.models.normalization import layer_statistics, normalization_layer
 
@@ -260,12 +261,14 @@ def pretrain_autoencoder(
             pair.compile(
                 optimizer=fresh_optimizer(optimizer, default_pretrain_optimizer), loss="mse"
             )
+            adapt_for_multi_worker(pair)
             pair.fit(
                 features, features, batch_size=batch_size, epochs=layerwise_epochs, verbose=verbose
             )
             features = keras.ops.convert_to_numpy(encoder_layer(features))
     view = reconstruction_model(autoencoder)
     view.compile(optimizer=fresh_optimizer(optimizer, default_pretrain_optimizer), loss="mse")
+    adapt_for_multi_worker(view)
     return view.fit(
         reconstruction_dataset(
             autoencoder, x, batch_size, augmentation, image_shape, shuffle=True, seed=seed

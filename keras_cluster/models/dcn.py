@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
 from keras_cluster.api_export import keras_cluster_export
@@ -129,6 +130,23 @@ class DeepClusteringNetwork(keras.Model):
             name="counts",
         )
         self.kmeans_tracker = keras.metrics.Mean(name="kmeans")
+        # This replica's counts n_k and sums of the codes of the last training batch. Replica-
+        # local ("on read") variables, not Python attributes: under MirroredStrategy each
+        # replica writes its own in `call`, and `train_step` sums them across the replicas.
+        # Plain tf.Variables, so they are neither weights nor saved with the model.
+        self._batch_statistics = [
+            tf.Variable(
+                tf.zeros(shape, dtype=self.centroids.dtype),
+                trainable=False,
+                synchronization=tf.VariableSynchronization.ON_READ,
+                aggregation=tf.VariableAggregation.SUM,
+                name=name,
+            )
+            for shape, name in (
+                ((n_clusters,), "batch_counts"),
+                (self.centroids.shape, "batch_sums"),
+            )
+        ]
 
     @property
     def centroids(self):
@@ -146,13 +164,29 @@ class DeepClusteringNetwork(keras.Model):
         self.centroids.assign(centroids)
         self.counts.assign(np.full((self.n_clusters,), self.initial_count, "float32"))
 
-    def _update_centroids(self, code):
-        """Per-cluster running means: `mu_k <- (c_k mu_k + sum_{i in k} z_i) / (c_k + n_k)`."""
+    def _record_batch_statistics(self, code):
+        """Stores this replica's `n_k` and `sum_{i in k} z_i`, k the nearest centroid of z_i."""
         centroids = ops.convert_to_tensor(self.centroids)
         members = ops.one_hot(nearest_centroid(code, centroids), self.n_clusters, dtype=code.dtype)
-        batch_counts = ops.sum(members, axis=0)
-        sums = ops.matmul(ops.transpose(members), code)
-        counts = ops.cast(self.counts, code.dtype)
+        batch_counts, sums = self._batch_statistics
+        batch_counts.assign(ops.cast(ops.sum(members, axis=0), batch_counts.dtype))
+        sums.assign(ops.cast(ops.matmul(ops.transpose(members), code), sums.dtype))
+
+    def _update_centroids(self):
+        """Per-cluster running means: `mu_k <- (c_k mu_k + sum_{i in k} z_i) / (c_k + n_k)`.
+
+        Under `tf.distribute` (`MirroredStrategy`, `MultiWorkerMirroredStrategy`) each replica
+        holds a part of the global batch: `n_k` and the sums are summed across the replicas
+        first, so every replica applies the update of the whole batch to its copy. The sum
+        happens here, after the loss was taken, and not in `call`: an all-reduce inside `call`
+        lets the replica threads of `MirroredStrategy` interleave their `add_loss` lists.
+        """
+        batch_counts, sums = (v.read_value() for v in self._batch_statistics)  # this replica's
+        replica = tf.distribute.get_replica_context()
+        if replica is not None and replica.num_replicas_in_sync > 1:
+            batch_counts, sums = replica.all_reduce("sum", [batch_counts, sums])
+        centroids = ops.convert_to_tensor(self.centroids)
+        counts = ops.cast(self.counts, centroids.dtype)
         new_counts = counts + batch_counts
         self.centroids.assign((counts[:, None] * centroids + sums) / new_counts[:, None])
         self.counts.assign(new_counts)
@@ -167,8 +201,15 @@ class DeepClusteringNetwork(keras.Model):
             self.add_loss(self.clustering_weight * clustering)
             self.kmeans_tracker.update_state(clustering)
             if self.centroid_update == "count":
-                self._update_centroids(ops.stop_gradient(code))
+                self._record_batch_statistics(ops.stop_gradient(code))
         return reconstruction
+
+    def train_step(self, data):
+        """Keras's step of the network (centroids fixed), then the count update of "count"."""
+        logs = super().train_step(data)
+        if self.centroid_update == "count":
+            self._update_centroids()
+        return logs
 
     def serving_model(self, name="dcn"):
         """Functional model `x -> squared distances to the centroids` (shares the weights)."""

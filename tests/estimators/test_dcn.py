@@ -4,6 +4,7 @@ from sklearn.base import clone
 
 from keras_cluster.datasets import load_digits
 from keras_cluster.estimators import DCN
+from tests.distributed import run_workers
 
 SMALL = dict(
     dims=(32, 8),
@@ -52,3 +53,36 @@ def test_bad_parameters_raise(kwargs, message):
     X, _ = load_digits()
     with pytest.raises(ValueError, match=message):
         DCN(3, **{**SMALL, **kwargs}).fit(X[:50])
+
+
+WORKERS_SCRIPT = """
+import json
+import tensorflow as tf
+from keras_cluster.datasets import load_digits
+from keras_cluster.estimators import DCN
+from tests.distributed import run_workers
+from tests.estimators.test_dcn import SMALL
+
+X, _ = load_digits()
+strategy = tf.distribute.MultiWorkerMirroredStrategy()
+with strategy.scope():
+    estimator = DCN(4, **{**SMALL, "pretrain": "layerwise", "pretrain_epochs": 1}).fit(X[:300])
+print(json.dumps({
+    "replicas": estimator.network_.distribute_strategy.num_replicas_in_sync,
+    "counts": estimator.network_.counts.numpy().tolist(),
+    "centers": estimator.cluster_centers_.tolist(),
+    "labels": estimator.labels_.tolist(),
+}))
+"""
+
+
+@pytest.mark.slow
+def test_fit_across_two_workers_counts_every_sample_of_both():
+    """Layer-wise pretraining, then DCN; each worker draws 32 of each batch of 64."""
+    workers = run_workers(WORKERS_SCRIPT)
+    assert [w["replicas"] for w in workers] == [2, 2]
+    assert workers[0]["labels"] == workers[1]["labels"]
+    np.testing.assert_array_equal(workers[0]["centers"], workers[1]["centers"])
+    steps = 2 * -(-300 // 64)  # epochs x steps per epoch
+    for worker in workers:
+        assert sum(worker["counts"]) == pytest.approx(4 * 100.0 + steps * 64)

@@ -1,7 +1,4 @@
 import itertools
-import subprocess
-import sys
-import textwrap
 
 import keras
 import numpy as np
@@ -16,6 +13,7 @@ from keras_cluster.metrics import (
     clustering_accuracy,
     normalized_mutual_info,
 )
+from tests.distributed import run_on_logical_cpus
 
 
 def brute_force_accuracy(y_true, y_pred):
@@ -212,49 +210,44 @@ def test_metrics_in_fit_evaluate_and_saved_model(tmp_path, rng, jit_compile):
         assert restored_scores[key] == pytest.approx(scores[key], abs=1e-6)
 
 
+MIRRORED_METRICS = """
+import json
+import keras, numpy as np
+import tensorflow as tf
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+from keras_cluster.metrics import (
+    AdjustedRandIndex, ClusteringAccuracy, NormalizedMutualInformation, clustering_accuracy,
+)
+rng = np.random.default_rng(0)
+x = rng.normal(size=(128, 5)).astype("float32")
+y = rng.integers(0, 3, 128)
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+with strategy.scope():
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="softmax")])
+    model.compile(
+        "adam",
+        "sparse_categorical_crossentropy",
+        metrics=[
+            ClusteringAccuracy(4, 3), NormalizedMutualInformation(4, 3), AdjustedRandIndex(4, 3)
+        ],
+    )
+model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+scores = model.evaluate(x, y, batch_size=32, verbose=0, return_dict=True)
+labels = model.predict(x, verbose=0).argmax(1)
+print(json.dumps({
+    "replicas": strategy.num_replicas_in_sync,
+    "scores": scores,
+    "cluster_acc": float(clustering_accuracy(y, labels)),
+    "nmi": normalized_mutual_info_score(y, labels),
+    "ari": adjusted_rand_score(y, labels),
+}))
+"""
+
+
 @pytest.mark.slow
 def test_metrics_sum_across_replicas_under_mirrored_strategy():
-    """Two logical CPUs (set before TensorFlow starts, hence a subprocess)."""
-    code = textwrap.dedent(
-        """
-        import tensorflow as tf
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(
-            cpu, [tf.config.LogicalDeviceConfiguration()] * 2
-        )
-        import keras, numpy as np
-        from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
-        from keras_cluster.metrics import (
-            AdjustedRandIndex, ClusteringAccuracy, NormalizedMutualInformation,
-            clustering_accuracy,
-        )
-        rng = np.random.default_rng(0)
-        x = rng.normal(size=(128, 5)).astype("float32")
-        y = rng.integers(0, 3, 128)
-        strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-        assert strategy.num_replicas_in_sync == 2
-        with strategy.scope():
-            model = keras.Sequential(
-                [keras.Input((5,)), keras.layers.Dense(4, activation="softmax")]
-            )
-            model.compile(
-                "adam",
-                "sparse_categorical_crossentropy",
-                metrics=[
-                    ClusteringAccuracy(4, 3),
-                    NormalizedMutualInformation(4, 3),
-                    AdjustedRandIndex(4, 3),
-                ],
-            )
-        model.fit(x, y, batch_size=32, epochs=1, verbose=0)
-        scores = model.evaluate(x, y, batch_size=32, verbose=0, return_dict=True)
-        labels = model.predict(x, verbose=0).argmax(1)
-        assert abs(scores["cluster_acc"] - clustering_accuracy(y, labels)) < 1e-6, scores
-        assert abs(scores["nmi"] - normalized_mutual_info_score(y, labels)) < 1e-5, scores
-        assert abs(scores["ari"] - adjusted_rand_score(y, labels)) < 1e-5, scores
-        """
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=False
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_on_logical_cpus(MIRRORED_METRICS)
+    assert result["replicas"] == 2
+    assert result["scores"]["cluster_acc"] == pytest.approx(result["cluster_acc"], abs=1e-6)
+    assert result["scores"]["nmi"] == pytest.approx(result["nmi"], abs=1e-5)
+    assert result["scores"]["ari"] == pytest.approx(result["ari"], abs=1e-5)

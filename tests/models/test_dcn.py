@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from keras_cluster.models import DeepClusteringNetwork, build_autoencoder
+from tests.distributed import run_on_logical_cpus
 
 
 def network(rng, l2=0.0, **kwargs):
@@ -82,3 +83,60 @@ def test_bad_arguments_raise(kwargs, message):
     arguments = {"code_layer": "encoder_1", "n_clusters": 3, **kwargs}
     with pytest.raises(ValueError, match=message):
         DeepClusteringNetwork(autoencoder, **arguments)
+
+
+MIRRORED_STEP = """
+import json
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_cluster.models import DeepClusteringNetwork, build_autoencoder
+
+keras.config.set_floatx("float64")
+x = np.random.default_rng(0).normal(size=(32, 6))
+initial = None
+
+
+def one_step(strategy):
+    global initial
+    with strategy.scope():
+        autoencoder, encoder = build_autoencoder(6, dims=(5, 2))
+        dcn = DeepClusteringNetwork(autoencoder, "encoder_1", n_clusters=3, initial_count=4.0)
+        if initial is None:
+            initial = [keras.ops.convert_to_numpy(w) for w in dcn.weights]
+        for weight, value in zip(dcn.weights, initial):
+            weight.assign(value)
+        codes = keras.ops.convert_to_numpy(encoder(x))
+        dcn.set_centroids(codes[:3])
+        dcn.compile(keras.optimizers.Adam(0.01), "mse")
+    dcn.fit(x, x, batch_size=32, shuffle=False, verbose=0)
+    return {
+        "codes": codes.tolist(),
+        "counts": keras.ops.convert_to_numpy(dcn.counts).tolist(),
+        "centroids": keras.ops.convert_to_numpy(dcn.centroids).tolist(),
+        "weights": [keras.ops.convert_to_numpy(w).tolist() for w in dcn.weights],
+    }
+
+
+single = one_step(tf.distribute.get_strategy())
+mirrored = one_step(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
+print(json.dumps({"single": single, "mirrored": mirrored}))
+"""
+
+
+def test_mirrored_step_on_two_cpus_equals_single_device_step():
+    """The batch counts and code sums of both replicas (16 samples each) enter the update."""
+    result = run_on_logical_cpus(MIRRORED_STEP)
+    single, mirrored = result["single"], result["mirrored"]
+    codes = np.asarray(single["codes"])
+    centroids = codes[:3].astype(np.float32).astype(np.float64)  # as `set_centroids` stores them
+    nearest = np.sum((codes[:, None] - centroids[None]) ** 2, axis=-1).argmin(axis=1)
+    members = np.eye(3)[nearest]
+    counts = 4.0 + members.sum(axis=0)
+    expected = (4.0 * centroids + members.T @ codes) / counts[:, None]
+    for run in (single, mirrored):
+        np.testing.assert_allclose(run["counts"], counts, rtol=1e-12)
+        np.testing.assert_allclose(run["centroids"], expected, rtol=1e-9)
+    for got, expected in zip(mirrored["weights"], single["weights"], strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-9)

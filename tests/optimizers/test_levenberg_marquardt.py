@@ -1,7 +1,3 @@
-import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import keras
@@ -12,6 +8,7 @@ from keras import ops
 
 from keras_cluster.callbacks import MuAdaptation
 from keras_cluster.optimizers import LevenbergMarquardt
+from tests.distributed import run_on_logical_cpus
 from tests.optimizers.reference import (
     HIDDEN,
     flat_weights,
@@ -358,8 +355,6 @@ MIRRORED_SCRIPT = textwrap.dedent(
     import json, sys
     import numpy as np
     import tensorflow as tf
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
     from keras_cluster.callbacks import MuAdaptation
     from keras_cluster.optimizers import LevenbergMarquardt
@@ -394,20 +389,8 @@ MIRRORED_SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.parametrize("mu_rule", ["tutorial"])
-def test_mirrored_strategy_step_equals_single_device(tmp_path, mu_rule):
-    script = tmp_path / "mirrored.py"
-    script.write_text(MIRRORED_SCRIPT)
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
-    result = subprocess.run(
-        [sys.executable, str(script), mu_rule],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+def test_mirrored_strategy_step_equals_single_device(mu_rule):
+    out = run_on_logical_cpus(MIRRORED_SCRIPT, mu_rule)
     for single, mirrored in zip(out["single"], out["mirrored"], strict=True):
         np.testing.assert_allclose(mirrored, single, rtol=1e-6, atol=1e-12)
     assert out["single"][2][-1] < out["single"][2][0]
