@@ -259,7 +259,7 @@ def test_augmentation_is_applied_to_self_training_batches_and_p_uses_clean_data(
     original = DECSelfTraining.update_target
 
     def spy(self):
-        updates.append(self.x.copy())
+        updates.append(self.source.array.copy())
         return original(self)
 
     monkeypatch.setattr(DECSelfTraining, "update_target", spy)
