@@ -52,3 +52,11 @@ def test_bad_parameters_raise(kwargs, message):
     X, _ = load_digits()
     with pytest.raises(ValueError, match=message):
         DCN(3, **{**SMALL, **kwargs}).fit(X[:50])
+
+
+def test_a_stream_is_refused_clearly():
+    import tensorflow as tf
+
+    stream = tf.data.Dataset.from_tensor_slices(np.zeros((8, 2), "float32")).batch(4)
+    with pytest.raises(ValueError, match="`X` should be an array for DCN"):
+        DCN(n_clusters=2, dims=(2,), verbose=0).fit(stream)
