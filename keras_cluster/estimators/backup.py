@@ -27,6 +27,17 @@ INITIALIZATION = "initialization"
 STAGES = ("pretraining", INITIALIZATION, "self_training", "clustering")
 
 
+def validate_backup_dir(value):
+    """Raise a ValueError unless `value` is None or the path of a folder (existing or not)."""
+    if value is None:
+        return
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value) or os.path.isfile(value):
+        raise ValueError(
+            "`backup_dir` should be None or the path of a folder for the fit's backup. "
+            f"Received: backup_dir={value!r}"
+        )
+
+
 def _initialization_checkpoint(n_clusters, n_features, n_rows):
     centroids = tf.Variable(tf.zeros((n_clusters, n_features)), name="centroids")
     labels = tf.Variable(tf.zeros((n_rows,), tf.int64), name="labels")

@@ -17,6 +17,7 @@ from keras_cluster.estimators.backup import (
     remove_backup,
     restore_initialization,
     save_initialization,
+    validate_backup_dir,
 )
 from keras_cluster.models.augmentation import validate_augmentation
 from keras_cluster.models.autoencoder import (
@@ -170,7 +171,7 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         start = time.perf_counter()
         with tf.distribute.get_strategy().scope():
             self._fit(source)
-        remove_backup(getattr(self, "backup_dir", None))
+        remove_backup(getattr(self, "backup_dir", None))  # only the autoencoder-based have one
         self.fit_time_ = time.perf_counter() - start
         return self
 
@@ -226,6 +227,7 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         validate_positive_int("kmeans_n_init", self.kmeans_n_init)
         validate_optimizer("pretrain_optimizer", self.pretrain_optimizer)
         validate_augmentation(self.augmentation, self.image_shape)
+        validate_backup_dir(self.backup_dir)
 
     def _pretrain_and_kmeans(self, source, kernel_regularizer=None, weights=None):
         """`_build_and_pretrain`, then k-means on the embedding; returns the centroids.

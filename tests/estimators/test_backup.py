@@ -95,3 +95,11 @@ def test_a_restart_after_the_initialization_restores_it_and_writes_only_there(
     np.testing.assert_array_equal(estimator.init_labels_, labels)
     np.testing.assert_array_equal(estimator.cluster_centers_, centroids)
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("value", [3, "", "a_file"])
+def test_bad_backup_dir(value, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(ValueError, match="`backup_dir` should be None or the path of a folder"):
+        DEC(n_clusters=2, dims=(2,), backup_dir=value).fit(np.zeros((4, 2)))
