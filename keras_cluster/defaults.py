@@ -29,6 +29,10 @@ MIN_PRETRAIN_EPOCHS = 50
 DROPOUT = 0.2
 # k-means restarts for the centroid initialisation: Xie et al. 2016.
 KMEANS_N_INIT = 20
+# For a streamed X (tf.data / PyDataset), k-means initialises the centroids on a uniform sample of
+# at most this many embedded rows (the embedding, n x dims[-1], is held; X never is); every row
+# then takes its nearest centroid. 100,000 rows of a 10-d embedding: seconds per k-means run.
+KMEANS_STREAM_SAMPLE = 100_000
 # DEC self-training: P refreshed every 70 batches, stop when < 0.1% of labels change
 # (`tol`, Xie et al. 2016), at most 2000 batches.
 UPDATE_INTERVAL = 70

@@ -5,8 +5,50 @@ import numpy as np
 import tensorflow as tf
 
 from keras_cluster import defaults
-from keras_cluster.losses.dec import target_distribution
 from keras_cluster.models.dec import CLUSTERING_OUTPUT, RECONSTRUCTION_OUTPUT, assignment_model
+from keras_cluster.row_source import RowSource
+
+
+class SelfTrainingState(keras.layers.Layer):
+    """The state of `DECSelfTraining` as non-trainable Keras variables.
+
+    `target` (P, `(n, n_clusters)`), `labels` (the hard assignments at the last update, -1
+    before the first), `n_batches`, `n_updates`, `delta_label` (NaN before the second update)
+    and `converged`. The callback attaches this layer to the model it trains, so
+    `model.save_weights` (and so `keras.callbacks.BackupAndRestore` and `ModelCheckpoint`) holds
+    it next to the weights and the optimizer state.
+    """
+
+    def __init__(self, n_rows, n_clusters, **kwargs):
+        super().__init__(**kwargs)
+        self.target = self.add_weight(
+            shape=(n_rows, n_clusters),
+            initializer=keras.initializers.Constant(1.0 / n_clusters),
+            trainable=False,
+            name="target_distribution",
+        )
+        self.labels = self._state_variable("labels", (n_rows,), "int32", -1)
+        self.n_batches = self._state_variable("n_batches", (), "int64", 0)
+        self.n_updates = self._state_variable("n_updates", (), "int64", 0)
+        self.delta_label = self._state_variable("delta_label", (), "float32", float("nan"))
+        self.converged = self._state_variable("converged", (), "int32", 0)
+        self.batch_start = self._state_variable("batch_start", (), "int64", 0)
+
+    def _state_variable(self, name, shape, dtype, value):
+        return self.add_weight(
+            shape=shape,
+            dtype=dtype,
+            initializer=keras.initializers.Constant(value),
+            trainable=False,
+            name=name,
+        )
+
+    def reset(self):
+        self.target.assign(keras.ops.full(self.target.shape, 1.0 / self.target.shape[1]))
+        self.labels.assign(keras.ops.full(self.labels.shape, -1, dtype="int32"))
+        for variable in (self.n_batches, self.n_updates, self.converged, self.batch_start):
+            variable.assign(0)
+        self.delta_label.assign(float("nan"))
 
 
 class DECSelfTraining(keras.callbacks.Callback):
@@ -19,18 +61,27 @@ class DECSelfTraining(keras.callbacks.Callback):
     `tol`, training stops (`model.stop_training = True`), as in the paper. With `max_iter` set,
     training also stops after that many batches, whatever `epochs` the `fit` was given.
 
+    `x` is an array or a stream of batches (`tf.data.Dataset` or `keras.utils.PyDataset`, read
+    in its own order, which must be the same on every pass). Q is computed batch by batch and P
+    is stored as `n × n_clusters` values; the rows are never copied into the graph, so memory is
+    bounded by the batch, the model and P.
+
     The fraction is logged as `delta_label` at the end of each epoch; `callback.n_updates` and
-    `callback.n_batches` count the updates and the batches of the last `fit`. One instance can
-    serve several `fit` calls: its state is reset in `on_train_begin`.
+    `callback.n_batches` count the updates and the batches of the last `fit`. The state (P, the
+    labels of the last update, the counters) lives in Keras variables (`SelfTrainingState`)
+    attached to the trained model, so `keras.callbacks.BackupAndRestore` saves and restores it
+    with the weights: a `fit` resumed at a later epoch carries on, while a `fit` from epoch 0
+    starts from a reset state (one instance can serve several `fit` calls).
 
     Args:
-        x: the whole training set, array `(n, d)`.
+        x: the whole training set: array `(n, d)`, `tf.data.Dataset` or `keras.utils.PyDataset`
+            of row batches.
         n_clusters: number of clusters of the model's `"clustering"` output.
         update_interval: batches between two refreshes of P (>= 1; default 70, the estimators'
             default, half the paper's 140).
         tol: stopping threshold on the fraction of changed assignments, in [0, 1].
         max_iter: stop after this many batches (None: only `tol` and `fit`'s epochs stop it).
-        predict_batch_size: batch size used to compute Q over `x`.
+        predict_batch_size: batch size used to compute Q over an array `x`.
         verbose: 1 to print each update's `delta_label`.
 
     Example:
@@ -63,9 +114,6 @@ class DECSelfTraining(keras.callbacks.Callback):
         verbose=0,
     ):
         super().__init__()
-        x = np.asarray(x)
-        if x.ndim != 2:
-            raise ValueError(f"`x` should be 2-D. Received: x with shape {x.shape}")
         if (
             isinstance(update_interval, bool)
             or not isinstance(update_interval, int)
@@ -83,26 +131,44 @@ class DECSelfTraining(keras.callbacks.Callback):
             raise ValueError(
                 f"`max_iter` should be None or an integer >= 0. Received: max_iter={max_iter!r}"
             )
-        self.x = x
+        self.source = x if isinstance(x, RowSource) else RowSource(x)
         self.n_clusters = int(n_clusters)
         self.update_interval = update_interval
         self.tol = float(tol)
         self.max_iter = max_iter
         self.predict_batch_size = predict_batch_size
         self.verbose = verbose
-        self.target = tf.Variable(
-            tf.fill((x.shape[0], self.n_clusters), 1.0 / self.n_clusters),
-            trainable=False,
-            name="dec_target_distribution",
+        self.state = SelfTrainingState(
+            self.source.n_rows, self.n_clusters, name="dec_self_training"
         )
-        self._reset()
 
-    def _reset(self):
-        self.n_updates = 0
-        self.delta_label = None
-        self.converged = False
-        self.labels = None
-        self.n_batches = 0
+    @property
+    def target(self):
+        """The variable holding P, `(n, n_clusters)`."""
+        return self.state.target
+
+    @property
+    def n_batches(self):
+        return int(self.state.n_batches.numpy())
+
+    @property
+    def n_updates(self):
+        return int(self.state.n_updates.numpy())
+
+    @property
+    def converged(self):
+        return bool(self.state.converged.numpy())
+
+    @property
+    def delta_label(self):
+        delta = float(self.state.delta_label.numpy())
+        return None if np.isnan(delta) else delta
+
+    @property
+    def labels(self):
+        """The hard assignments at the last update (None before the first)."""
+        labels = self.state.labels.numpy()
+        return None if self.n_updates == 0 else labels.astype(np.int64)
 
     def make_dataset(
         self,
@@ -121,20 +187,18 @@ class DECSelfTraining(keras.callbacks.Callback):
         `augmentation` (a function on flat batches, see `keras_cluster.models.augmenter`)
         transforms each drawn batch; P stays the one computed on the clean `x` (DEC-DA). No
         prefetch is injected, so each batch reads P as it is when the batch is drawn.
-        """
-        x = tf.constant(self.x)
-        target = self.target
-        n = self.x.shape[0]
-        indices = tf.data.Dataset.range(n)
-        if shuffle:
-            indices = indices.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-        indices = indices.repeat().batch(batch_size)
 
-        def gather(index):
-            x_batch = tf.gather(x, index)
+        The batches are numbered from the start of training (see
+        `keras_cluster.row_source.RowSource.training_batches`): an array is drawn in a fresh
+        permutation each pass (`shuffle`, from `seed`), a stream in its own order, and a `fit`
+        resumed from a backup draws the batches the interrupted one would have drawn next.
+        """
+        target = self.state.target
+
+        def pair(x_batch, positions):
             if augmentation is not None:
                 x_batch = augmentation(x_batch)
-            p_batch = tf.gather(target, index)
+            p_batch = tf.gather(target.value, positions)
             if reconstruction:
                 reconstructed = (
                     x_batch if reconstruction_target is None else reconstruction_target(x_batch)
@@ -142,37 +206,53 @@ class DECSelfTraining(keras.callbacks.Callback):
                 return x_batch, {CLUSTERING_OUTPUT: p_batch, RECONSTRUCTION_OUTPUT: reconstructed}
             return x_batch, p_batch
 
-        options = tf.data.Options()
-        options.experimental_optimization.inject_prefetch = False
-        options.experimental_deterministic = True
-        return indices.map(gather).with_options(options)
+        batches = self.source.training_batches(
+            batch_size, self.state.batch_start.value, seed=seed, shuffle=shuffle
+        )
+        return batches.map(pair)
 
     def soft_assignments(self):
-        """Q over the whole of `x` with the current weights."""
-        q = self._assignment_model.predict(x=self.x, batch_size=self.predict_batch_size, verbose=0)
+        """Q over the whole of `x` with the current weights, `(n, n_clusters)`."""
+        q = self._assignment_model.predict(self.source.batches(self.predict_batch_size), verbose=0)
         return np.asarray(q)
 
     def update_target(self):
         """Recompute P from Q over `x`; returns the fraction of changed hard assignments."""
         q = self.soft_assignments()
-        labels = q.argmax(axis=1)
-        self.target.assign(
-            keras.ops.convert_to_numpy(target_distribution(q.astype("float64"))).astype(
-                self.target.dtype.as_numpy_dtype
+        labels = q.argmax(axis=1).astype(np.int32)
+        frequency = q.sum(axis=0, dtype=np.float64)
+        chunk = 65536
+        for start in range(0, q.shape[0], chunk):
+            rows = q[start : start + chunk].astype(np.float64)
+            weight = rows**2 / frequency
+            self.state.target.value[start : start + chunk].assign(
+                (weight / weight.sum(axis=1, keepdims=True)).astype(np.float32)
             )
-        )
-        self.delta_label = None if self.labels is None else float(np.mean(labels != self.labels))
-        self.labels = labels
-        self.n_updates += 1
-        return self.delta_label
+        previous = self.labels
+        delta = None if previous is None else float(np.mean(labels != previous))
+        self.state.labels.assign(labels)
+        self.state.delta_label.assign(float("nan") if delta is None else delta)
+        self.state.n_updates.assign_add(1)
+        return delta
 
     def set_model(self, model):
         super().set_model(model)
+        # Attached as an attribute, the state is part of `model.save_weights` (BackupAndRestore).
+        model._dec_self_training_state = self.state
         # IDEC is read through its "clustering" output alone: the full-data pass skips the decoder.
         self._assignment_model = assignment_model(model)
 
     def on_train_begin(self, logs=None):
-        self._reset()
+        self._first_epoch = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._first_epoch:
+            self._first_epoch = False
+            # From epoch 0 a fresh start; from a later epoch (BackupAndRestore restored the state
+            # with the weights, or `initial_epoch`), carry on where the state stands.
+            if epoch == 0:
+                self.state.reset()
+            self.state.batch_start.assign(self.state.n_batches)
 
     def on_train_batch_begin(self, batch, logs=None):
         if self.n_batches % self.update_interval == 0:
@@ -180,11 +260,11 @@ class DECSelfTraining(keras.callbacks.Callback):
             if self.verbose and delta is not None:
                 print(f"DEC update {self.n_updates}: delta_label={delta:.5f}")
             if delta is not None and delta < self.tol:
-                self.converged = True
+                self.state.converged.assign(1)
                 self.model.stop_training = True
                 if self.verbose:
                     print(f"DEC converged: delta_label {delta:.5f} < tol {self.tol}")
-        self.n_batches += 1
+        self.state.n_batches.assign_add(1)
 
     def on_train_batch_end(self, batch, logs=None):
         if self.max_iter is not None and self.n_batches >= self.max_iter:

@@ -13,6 +13,12 @@ from sklearn.cluster import KMeans
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from keras_cluster import defaults
+from keras_cluster.estimators.backup import (
+    remove_backup,
+    restore_initialization,
+    save_initialization,
+    validate_backup_dir,
+)
 from keras_cluster.models.augmentation import validate_augmentation
 from keras_cluster.models.autoencoder import (
     PRETRAIN_METHODS,
@@ -21,7 +27,12 @@ from keras_cluster.models.autoencoder import (
     fresh_optimizer,
     pretrain_autoencoder,
 )
-from keras_cluster.models.normalization import NORMALIZATIONS, fitted_normalization
+from keras_cluster.models.normalization import (
+    NORMALIZATIONS,
+    normalization_layer,
+    statistics_from_moments,
+)
+from keras_cluster.row_source import RowSource, is_stream
 
 
 def validate_positive_int(name, value, minimum=1):
@@ -131,26 +142,49 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             validate_positive_int("random_state", self.random_state, minimum=0)
 
     def fit(self, X, y=None):
-        """Fit on `X` (array `(n_samples, n_features)`, finite); `y` is ignored."""
+        """Fit on `X`; `y` is ignored.
+
+        `X` is an array `(n_samples, n_features)` (finite) or, for the estimators that stream
+        (`_streams = True`: DEC, IDEC, N2D), a `tf.data.Dataset` or `keras.utils.PyDataset`
+        yielding batches of rows in the same order on every pass (see
+        `keras_cluster.row_source`). Rows are read batch by batch in every stage.
+        """
         self._validate_params()
-        X = validate_data(self, X, dtype=[np.float32, np.float64], reset=True)
-        n_samples = X.shape[0]
-        if self.n_clusters > n_samples:
+        if is_stream(X):
+            if not self._streams:
+                raise ValueError(
+                    f"`X` should be an array for {type(self).__name__}; a tf.data.Dataset or "
+                    f"keras.utils.PyDataset is accepted by DEC, IDEC and N2D. Received: X={X!r}"
+                )
+            source = RowSource(X)
+            self.n_features_in_ = source.n_features
+        else:
+            X = validate_data(self, X, dtype=[np.float32, np.float64], reset=True)
+            source = RowSource(X.astype(np.float32, copy=False))
+        if self.n_clusters > source.n_rows:
             raise ValueError(
                 "`n_clusters` should be <= the number of samples. "
-                f"Received: n_clusters={self.n_clusters} with n_samples={n_samples}"
+                f"Received: n_clusters={self.n_clusters} with n_samples={source.n_rows}"
             )
-        X = X.astype(np.float32, copy=False)
         if self.random_state is not None:
             keras.utils.set_random_seed(int(self.random_state))
         start = time.perf_counter()
         with tf.distribute.get_strategy().scope():
-            self._fit(X)
+            self._fit(source)
+        remove_backup(getattr(self, "backup_dir", None))  # only the autoencoder-based have one
         self.fit_time_ = time.perf_counter() - start
         return self
 
-    def _fit(self, X):
+    # Whether `fit` accepts a `tf.data.Dataset` / `keras.utils.PyDataset` as well as an array.
+    _streams = False
+
+    def _fit(self, source):
+        """Fit on the rows of `source` (a `keras_cluster.row_source.RowSource`)."""
         raise NotImplementedError
+
+    def _predict_rows(self, model, source):
+        """`model.predict` over the rows of `source`, batch by batch."""
+        return np.asarray(model.predict(source.batches(self._predict_batch_size), verbose=0))
 
     def _validated(self, X):
         check_is_fitted(self, self._fitted_attribute)
@@ -193,46 +227,80 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         validate_positive_int("kmeans_n_init", self.kmeans_n_init)
         validate_optimizer("pretrain_optimizer", self.pretrain_optimizer)
         validate_augmentation(self.augmentation, self.image_shape)
+        validate_backup_dir(self.backup_dir)
 
-    def _pretrain_and_kmeans(self, X, kernel_regularizer=None, weights=None):
-        """`_build_and_pretrain`, then fit `kmeans_` on the embedding."""
-        self._build_and_pretrain(X, kernel_regularizer=kernel_regularizer, weights=weights)
-        embedding = self.encoder_.predict(X, batch_size=self._predict_batch_size, verbose=0)
+    def _pretrain_and_kmeans(self, source, kernel_regularizer=None, weights=None):
+        """`_build_and_pretrain`, then k-means on the embedding; returns the centroids.
+
+        Sets `kmeans_` (the fitted `KMeans`) and `init_labels_`. For a streamed `X` the k-means
+        runs on a sample of at most `defaults.KMEANS_STREAM_SAMPLE` embedded rows and every row
+        takes its nearest centroid. With `backup_dir`, the result is saved, and a restart after
+        it restores it instead (then `kmeans_` is None).
+        """
+        self._build_and_pretrain(source, kernel_regularizer=kernel_regularizer, weights=weights)
+        return self._initialization(source, self._kmeans_initialization)
+
+    def _initialization(self, source, initialize):
+        """`initialize(source)` -> `(centroids, labels)`, or its result saved in `backup_dir`."""
+        backup_dir = getattr(self, "backup_dir", None)
+        restored = restore_initialization(backup_dir, self.n_clusters, self.dims[-1], source.n_rows)
+        if restored is not None:
+            self.kmeans_ = None
+            centroids, self.init_labels_ = restored
+            self._log(f"Initial centroids restored from {backup_dir}")
+            return centroids
+        centroids, self.init_labels_ = initialize(source)
+        save_initialization(backup_dir, centroids, self.init_labels_)
+        return centroids
+
+    def _kmeans_initialization(self, source):
+        embedding = self._predict_rows(self.encoder_, source)
+        sample = embedding
+        if source.streamed and embedding.shape[0] > defaults.KMEANS_STREAM_SAMPLE:
+            rows = np.random.default_rng(self.random_state).choice(
+                embedding.shape[0], defaults.KMEANS_STREAM_SAMPLE, replace=False
+            )
+            sample = embedding[np.sort(rows)]
         self.kmeans_ = KMeans(
             self.n_clusters, n_init=self.kmeans_n_init, random_state=self.random_state
-        ).fit(embedding)
+        ).fit(sample)
         self._log(f"k-means on the embedding: inertia {self.kmeans_.inertia_:.4g}")
+        labels = self.kmeans_.labels_ if sample is embedding else self.kmeans_.predict(embedding)
+        return self.kmeans_.cluster_centers_, labels.astype(np.int64)
 
-    def _build_and_pretrain(self, X, kernel_regularizer=None, weights=None):
+    def _build_and_pretrain(self, source, kernel_regularizer=None, weights=None):
         """Build and pretrain `autoencoder_`/`encoder_`.
 
-        The autoencoder starts with the input normalization fitted on `X` (`normalization`).
-        With `weights` (a `.weights.h5` path of an autoencoder of the same shape) the weights,
-        the normalization's statistics included, are loaded instead of pretrained.
+        The autoencoder starts with the input normalization fitted on the rows of `source`
+        (`normalization`, moments from one streaming pass). With `weights` (a `.weights.h5`
+        path of an autoencoder of the same shape) the weights, the normalization's statistics
+        included, are loaded instead of pretrained.
 
         Raises:
             RuntimeError: the reconstruction loss became NaN or inf (training stops at once).
             ValueError: `weights` is missing or does not fit the autoencoder.
         """
-        validate_augmentation(self.augmentation, self.image_shape, X.shape[1])
+        validate_augmentation(self.augmentation, self.image_shape, source.n_features)
         self.autoencoder_, self.encoder_ = build_autoencoder(
-            X.shape[1],
+            source.n_features,
             dims=tuple(self.dims),
             kernel_regularizer=kernel_regularizer,
             normalization=None
             if self.normalization is None
-            else fitted_normalization(X, self.normalization),
+            else normalization_layer(
+                *statistics_from_moments(*source.moments(), self.normalization)
+            ),
         )
         if weights is not None:
             load_autoencoder_weights(self.autoencoder_, weights)
             self.pretrain_epochs_ = 0
             self._log(f"Pretraining skipped: autoencoder weights loaded from {weights}")
         else:
-            self._pretrain(X)
+            self._pretrain(source)
 
-    def _pretrain(self, X):
+    def _pretrain(self, source):
         self.pretrain_epochs_ = defaults.pretrain_epochs_for(
-            self.finetune_epochs, X.shape[0], self.batch_size
+            self.finetune_epochs, source.n_rows, self.batch_size
         )
         layerwise = (
             f"{self.pretrain_epochs} epochs a layer pair, then "
@@ -241,14 +309,14 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         )
         self._log(
             f"Pretraining the autoencoder ({layerwise}{self.pretrain_epochs_} epochs end to end"
-            f"{', augmented' if self.augmentation is not None else ''}) on {X.shape[0]} samples"
+            f"{', augmented' if self.augmentation is not None else ''}) on {source.n_rows} samples"
         )
         optimizer = fresh_optimizer(self.pretrain_optimizer, default_pretrain_optimizer)
         learning_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
         stop = StopOnNonFinite()
         pretrain_autoencoder(
             self.autoencoder_,
-            X,
+            source,
             method=self.pretrain,
             layerwise_epochs=self.pretrain_epochs,
             finetune_epochs=self.pretrain_epochs_,
@@ -260,6 +328,7 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             augmentation=self.augmentation,
             image_shape=self.image_shape,
             seed=self.random_state,
+            backup_dir=getattr(self, "backup_dir", None),
         )
         if stop.non_finite_epoch is not None:
             cause = (

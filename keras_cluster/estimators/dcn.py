@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from keras_cluster import defaults
+from keras_cluster.callbacks.batch_position import batch_start, resumable_fit_callbacks
 from keras_cluster.distribute.multi_worker import adapt_for_multi_worker
 from keras_cluster.estimators.base import (
     BaseDeepClusterer,
@@ -65,6 +66,10 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
         image_shape: shape of one sample as an image; with `augmentation`.
         kmeans_n_init: k-means restarts for the centroid initialisation.
         callbacks: extra Keras callbacks for the clustering stage.
+        backup_dir: optional folder for a backup of the fit (pretraining, the k-means start, and
+            the clustering stage's weights, centroids, counts and optimizer state), so that a fit
+            killed and started again with the same arguments resumes, as `DEC`'s. Removed when
+            the fit succeeds.
         random_state: seed of Python, NumPy, TensorFlow and k-means; None leaves them alone.
         verbose: 0 silent, 1 stage summaries, 2 Keras progress too.
 
@@ -115,6 +120,7 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
         image_shape=None,
         kmeans_n_init=defaults.KMEANS_N_INIT,
         callbacks=None,
+        backup_dir=None,
         random_state=None,
         verbose=1,
     ):
@@ -137,6 +143,7 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
         self.image_shape = image_shape
         self.kmeans_n_init = kmeans_n_init
         self.callbacks = callbacks
+        self.backup_dir = backup_dir
         self.random_state = random_state
         self.verbose = verbose
 
@@ -162,9 +169,9 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
             )
         validate_positive_int("epochs", self.epochs, minimum=0)
 
-    def _fit(self, X):
+    def _fit(self, source):
         regularizer = keras.regularizers.L2(self.l2) if self.l2 else None
-        self._pretrain_and_kmeans(X, kernel_regularizer=regularizer)
+        centroids = self._pretrain_and_kmeans(source, kernel_regularizer=regularizer)
 
         self.network_ = DeepClusteringNetwork(
             reconstruction_model(self.autoencoder_),
@@ -174,35 +181,43 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
             centroid_update=self.centroid_update,
             initial_count=self.initial_count,
         )
-        self.network_.set_centroids(self.kmeans_.cluster_centers_)
+        self.network_.set_centroids(centroids)
+        # Built before `fit` (an inference call moves no centroid): BackupAndRestore needs it.
+        self.network_(np.zeros((1, source.n_features), dtype="float32"))
         self.network_.compile(
             optimizer=fresh_optimizer(
                 self.optimizer, lambda: keras.optimizers.Adam(learning_rate=1e-4)
             ),
             loss="mse",
             # Per-element MSE times the feature count is the paper's per-sample squared error.
-            loss_weights=[float(X.shape[1])],
+            loss_weights=[float(source.n_features)],
         )
         adapt_for_multi_worker(self.network_)
         self._log(f"DCN: {self.epochs} epochs, centroids by {self.centroid_update}")
+        start = batch_start()
         self.history_ = self.network_.fit(
             reconstruction_dataset(
                 self.autoencoder_,
-                X,
+                source,
                 self.batch_size,
                 self.augmentation,
                 self.image_shape,
                 seed=self.random_state,
+                start=start,
             ),
-            steps_per_epoch=-(-X.shape[0] // self.batch_size),
+            steps_per_epoch=-(-source.n_rows // self.batch_size),
             epochs=self.epochs,
             shuffle=False,  # the dataset shuffles itself
-            callbacks=[*self._progress("DCN"), *(self.callbacks or [])],
+            callbacks=[
+                *resumable_fit_callbacks(self.backup_dir, "clustering", start),
+                *self._progress("DCN"),
+                *(self.callbacks or []),
+            ],
             verbose=self._keras_verbose,
         )
         self.model_ = self.network_.serving_model()
         self.cluster_centers_ = keras.ops.convert_to_numpy(self.network_.centroids)
-        self.labels_ = self.predict(X)
+        self.labels_ = self.predict(source.array)
         self._log(
             f"Done: cluster sizes {np.bincount(self.labels_, minlength=self.n_clusters).tolist()}"
         )

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 
 from keras_cluster import defaults
+from keras_cluster.callbacks.batch_position import resumable_fit_callbacks
 from keras_cluster.callbacks.dec_self_training import DECSelfTraining
 from keras_cluster.distribute.multi_worker import adapt_for_multi_worker
 from keras_cluster.estimators.base import (
@@ -40,6 +41,15 @@ class DEC(BaseDeepClusterer):
     3. Self-training in `model.fit`: minimise KL(P || Q), P refreshed over the whole dataset every
        `update_interval` batches (`target="full"`) or computed per batch (`target="batch"`),
        stopping when fewer than `tol` of the hard assignments change, or after `max_iter` batches.
+
+    Data larger than memory: `fit` takes an array (a `np.memmap` too), a `tf.data.Dataset` or a
+    `keras.utils.PyDataset` yielding batches of rows, the same rows in the same order on every
+    pass (`keras_cluster.row_source`). Every stage reads the rows batch by batch: the
+    normalization's moments in one pass, the embedding and Q in streaming passes, P stored as
+    `n × n_clusters` values. An array is drawn in a fresh permutation each pass; a stream in its
+    own order. For a stream, the k-means start runs on a sample of at most
+    `keras_cluster.defaults.KMEANS_STREAM_SAMPLE` embedded rows (the embedding, `n × dims[-1]`,
+    is held), and every row takes its nearest centroid.
 
     Args:
         n_clusters: number of clusters.
@@ -78,6 +88,13 @@ class DEC(BaseDeepClusterer):
         image_shape: shape of one sample as an image, e.g. `(28, 28, 1)`; with `augmentation`.
         kmeans_n_init: k-means restarts for the centroid initialisation.
         callbacks: extra Keras callbacks for the clustering stage's `fit`.
+        backup_dir: optional folder for a backup of the fit, so that a fit killed (SIGKILL,
+            preemption) and started again with the same arguments resumes and ends with the
+            labels of an uninterrupted fit (`keras_cluster.estimators.backup`): pretraining and
+            self-training by `keras.callbacks.BackupAndRestore` (weights, optimizer state, the
+            centroids, P, the label history and the counters of `DECSelfTraining`), the initial
+            centroids by a checkpoint. Removed when the fit succeeds; nothing else is written.
+            With `augmentation` the random draws after a restart differ.
         random_state: seed of Python, NumPy, TensorFlow and k-means; None leaves them alone.
         verbose: 0 silent, 1 stage summaries and updates, 2 Keras progress too.
 
@@ -109,6 +126,7 @@ class DEC(BaseDeepClusterer):
     """
 
     _reconstruction = False
+    _streams = True
 
     def __init__(
         self,
@@ -134,6 +152,7 @@ class DEC(BaseDeepClusterer):
         image_shape=None,
         kmeans_n_init=defaults.KMEANS_N_INIT,
         callbacks=None,
+        backup_dir=None,
         random_state=None,
         verbose=1,
     ):
@@ -158,6 +177,7 @@ class DEC(BaseDeepClusterer):
         self.image_shape = image_shape
         self.kmeans_n_init = kmeans_n_init
         self.callbacks = callbacks
+        self.backup_dir = backup_dir
         self.random_state = random_state
         self.verbose = verbose
 
@@ -199,16 +219,18 @@ class DEC(BaseDeepClusterer):
                 f"{centroids.dtype}"
             )
 
-    def _initial_centroids(self, X):
+    def _initial_centroids(self, source):
         """Pretrain, then the centroids `init` asks for; sets `init_labels_`."""
-        if isinstance(self.init, str) and self.init == "kmeans":
-            self._pretrain_and_kmeans(X, weights=self.autoencoder_weights)
-            self.init_labels_ = self.kmeans_.labels_.astype(np.int64)
-            return self.kmeans_.cluster_centers_
-        if isinstance(self.init, str):  # "manifold"
+        if isinstance(self.init, str) and self.init == "manifold":
             import_umap()  # before the pretraining: a missing extra fails at once
-        self._build_and_pretrain(X, weights=self.autoencoder_weights)
-        embedding = self.encoder_.predict(X, batch_size=self._predict_batch_size, verbose=0)
+        self._build_and_pretrain(source, weights=self.autoencoder_weights)
+        if isinstance(self.init, str) and self.init == "kmeans":
+            return self._initialization(source, self._kmeans_initialization)
+        return self._initialization(source, self._given_initialization)
+
+    def _given_initialization(self, source):
+        """`init="manifold"` or an array: the centroids and the partition they induce."""
+        embedding = self._predict_rows(self.encoder_, source)
         if isinstance(self.init, str):
             _, _, clusterer = manifold_clustering(
                 embedding,
@@ -216,15 +238,13 @@ class DEC(BaseDeepClusterer):
                 n_init=self.kmeans_n_init,
                 random_state=self.random_state,
             )
-            self.init_labels_ = clusterer.labels_.astype(np.int64)
+            labels = clusterer.labels_.astype(np.int64)
             self._log("Centroids from N2D's UMAP + k-means partition of the embedding")
-            return np.stack(
-                [embedding[self.init_labels_ == k].mean(0) for k in range(self.n_clusters)]
-            )
+            centroids = np.stack([embedding[labels == k].mean(0) for k in range(self.n_clusters)])
+            return centroids, labels
         centroids = np.asarray(self.init, dtype=np.float32)
         nearest = nearest_centroid(keras.ops.convert_to_tensor(embedding), centroids)
-        self.init_labels_ = keras.ops.convert_to_numpy(nearest).astype(np.int64)
-        return centroids
+        return centroids, keras.ops.convert_to_numpy(nearest).astype(np.int64)
 
     def _default_optimizer(self):
         return keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)
@@ -238,20 +258,20 @@ class DEC(BaseDeepClusterer):
             loss=self._clustering_loss(),
         )
 
-    def _fit(self, X):
-        centroids = self._initial_centroids(X)
+    def _fit(self, source):
+        centroids = self._initial_centroids(source)
         model = self._build_training_model()
         model.get_layer(CLUSTERING_OUTPUT).set_centroids(centroids)
         self._compile(model)
         adapt_for_multi_worker(model)
         self_training = DECSelfTraining(
-            X, self.n_clusters, self.update_interval, self.tol, max_iter=self.max_iter
+            source, self.n_clusters, self.update_interval, self.tol, max_iter=self.max_iter
         )
         dataset = self_training.make_dataset(
             self.batch_size,
             reconstruction=self._reconstruction,
             seed=self.random_state,
-            augmentation=augmenter(self.augmentation, self.image_shape, X.shape[1])
+            augmentation=augmenter(self.augmentation, self.image_shape, source.n_features)
             if self.augmentation is not None
             else None,
             reconstruction_target=functools.partial(normalize, self.autoencoder_),
@@ -262,7 +282,12 @@ class DEC(BaseDeepClusterer):
             dataset,
             steps_per_epoch=self.update_interval,
             epochs=epochs,
-            callbacks=[self_training, *self._progress("self-training"), *(self.callbacks or [])],
+            callbacks=[
+                self_training,
+                *resumable_fit_callbacks(self.backup_dir, "self_training"),
+                *self._progress("self-training"),
+                *(self.callbacks or []),
+            ],
             shuffle=False,  # the dataset shuffles itself
             verbose=self._keras_verbose,
         )
@@ -272,9 +297,7 @@ class DEC(BaseDeepClusterer):
         self.cluster_centers_ = keras.ops.convert_to_numpy(
             model.get_layer(CLUSTERING_OUTPUT).centroids
         )
-        self.labels_ = self.model_.predict(
-            X, batch_size=self._predict_batch_size, verbose=0
-        ).argmax(1)
+        self.labels_ = self._predict_rows(self.model_, source).argmax(1)
         self._log(
             f"Done: {self.n_iter_} batches, converged={self.converged_}, "
             f"cluster sizes {np.bincount(self.labels_, minlength=self.n_clusters).tolist()}"
@@ -337,6 +360,7 @@ class IDEC(DEC):
         image_shape=None,
         kmeans_n_init=defaults.KMEANS_N_INIT,
         callbacks=None,
+        backup_dir=None,
         random_state=None,
         verbose=1,
     ):
@@ -362,6 +386,7 @@ class IDEC(DEC):
             image_shape=image_shape,
             kmeans_n_init=kmeans_n_init,
             callbacks=callbacks,
+            backup_dir=backup_dir,
             random_state=random_state,
             verbose=verbose,
         )

@@ -92,6 +92,10 @@ class N2D(BaseDeepClusterer):
     t soft assignment `q_ij ∝ (1 + |u_i - mu_j|^2)^-1` to the centres. UMAP is not a Keras layer,
     so there is no end-to-end `model_`: the Keras parts are `encoder_` and `autoencoder_`.
 
+    `fit` also takes a `tf.data.Dataset` or `keras.utils.PyDataset` of row batches (the same
+    rows in the same order each pass): the autoencoder reads them batch by batch, but UMAP needs
+    the whole embedding in memory, `n_samples × dims[-1]` values (X itself is never held).
+
     Needs umap-learn: `pip install "keras-cluster[umap]"`.
 
     Args:
@@ -113,6 +117,9 @@ class N2D(BaseDeepClusterer):
         metric: UMAP metric on the embedding.
         clusterer: `"kmeans"` or `"gmm"`.
         kmeans_n_init: restarts of k-means (and of the mixture's initialisation).
+        backup_dir: optional folder for a backup of the pretraining, as `DEC`'s: a fit killed
+            and started again resumes it. UMAP and the clusterer are not backed up (they run
+            again). Removed when the fit succeeds.
         random_state: seed of Keras, UMAP and the clusterer; with it UMAP runs single-threaded,
             as umap-learn requires for reproducibility. None leaves the seeds alone.
         verbose: 0 silent, 1 stage summaries, 2 Keras progress too.
@@ -162,6 +169,7 @@ class N2D(BaseDeepClusterer):
         metric="euclidean",
         clusterer="kmeans",
         kmeans_n_init=defaults.KMEANS_N_INIT,
+        backup_dir=None,
         random_state=None,
         verbose=1,
     ):
@@ -183,10 +191,12 @@ class N2D(BaseDeepClusterer):
         self.metric = metric
         self.clusterer = clusterer
         self.kmeans_n_init = kmeans_n_init
+        self.backup_dir = backup_dir
         self.random_state = random_state
         self.verbose = verbose
 
     _fitted_attribute = "clusterer_"
+    _streams = True
 
     def _validate_params(self):
         super()._validate_params()
@@ -206,15 +216,16 @@ class N2D(BaseDeepClusterer):
                 f"`clusterer` should be one of {CLUSTERERS}. Received: clusterer={self.clusterer!r}"
             )
 
-    def _fit(self, X):
-        if X.shape[0] < MIN_SAMPLES:
+    def _fit(self, source):
+        if source.n_rows < MIN_SAMPLES:
             raise ValueError(
                 f"N2D needs at least {MIN_SAMPLES} samples (UMAP's neighbourhood graph). "
-                f"Received: n_samples = {X.shape[0]}"
+                f"Received: n_samples = {source.n_rows}"
             )
         import_umap()  # before the pretraining: a missing extra fails at once
-        self._build_and_pretrain(X, weights=self.autoencoder_weights)
-        embedding = self.encoder_.predict(X, batch_size=self._predict_batch_size, verbose=0)
+        self._build_and_pretrain(source, weights=self.autoencoder_weights)
+        # UMAP needs the whole embedding, n_samples x dims[-1], in memory (X is never held).
+        embedding = self._predict_rows(self.encoder_, source)
         self._log(f"UMAP of the embedding to {self.n_components or self.n_clusters} dimensions")
         self.umap_, self.embedding_, self.clusterer_ = manifold_clustering(
             embedding,

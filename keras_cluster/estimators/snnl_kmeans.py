@@ -157,7 +157,8 @@ class SNNLKMeans(NearestCentroidMixin, BaseDeepClusterer):
             labelled[keep] = True
         return labelled
 
-    def _fit(self, X):
+    def _fit(self, source):
+        X = source.array
         self.labelled_mask_ = self._labelled_mask(self._fit_labels)
         labels = np.where(self.labelled_mask_, self._fit_labels, -1)
         regularizer = keras.regularizers.L2(self.l2) if self.l2 else None

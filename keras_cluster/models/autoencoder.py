@@ -1,13 +1,14 @@
 """Symmetric fully-connected autoencoder and its (stacked denoising) pretraining."""
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from keras_cluster import defaults
+from keras_cluster.callbacks.batch_position import batch_start, resumable_fit_callbacks
 from keras_cluster.distribute.multi_worker import adapt_for_multi_worker
 from keras_cluster.models.augmentation import augmenter
 from keras_cluster.models.normalization import layer_statistics, normalization_layer
+from keras_cluster.row_source import RowSource
 
 DEFAULT_DIMS = defaults.DIMS
 PRETRAIN_METHODS = ("end_to_end", "layerwise")
@@ -164,26 +165,39 @@ def default_pretrain_optimizer():
 
 
 def reconstruction_dataset(
-    autoencoder, x, batch_size, augmentation=None, image_shape=None, shuffle=True, seed=None
+    autoencoder,
+    x,
+    batch_size,
+    augmentation=None,
+    image_shape=None,
+    shuffle=True,
+    seed=None,
+    start=None,
 ):
     """An endless `tf.data.Dataset` of `(x_batch, target)` batches for `reconstruction_model`.
 
-    Each batch is drawn (shuffled each pass), augmented when `augmentation` is given (a Keras
-    layer or model acting on images of `image_shape`, in training mode), and paired with its own
-    normalized value as the target: the autoencoder reconstructs what it was given.
+    Each batch is drawn from `x` (an array, a `tf.data.Dataset` or `keras.utils.PyDataset` of
+    batches, or a `keras_cluster.row_source.RowSource`) batch by batch, never as a graph
+    constant: an array in a fresh permutation each pass (`shuffle`, from `seed`), a stream in its
+    own order. The batch is augmented when `augmentation` is given (a Keras layer or model acting
+    on images of `image_shape`, in training mode), and paired with its own normalized value as the
+    target: the autoencoder reconstructs what it was given. Batches are numbered from `start` (a
+    scalar variable, see `keras_cluster.callbacks.BatchPosition`; default 0).
     """
-    augment = augmenter(augmentation, image_shape, x.shape[1])
-    n = x.shape[0]
-    data = tf.constant(x)
-    indices = tf.data.Dataset.range(n)
-    if shuffle:
-        indices = indices.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    source = x if isinstance(x, RowSource) else RowSource(x)
+    augment = augmenter(augmentation, image_shape, source.n_features)
+    if start is None:
+        start = tf.constant(0, tf.int64)
 
-    def batch(index):
-        x_batch = augment(tf.gather(data, index))
+    def batch(rows, positions):
+        x_batch = augment(rows)
         return x_batch, normalize(autoencoder, x_batch)
 
-    return indices.repeat().batch(batch_size).map(batch).prefetch(2)
+    return source.training_batches(batch_size, start, seed=seed, shuffle=shuffle).map(batch)
+
+
+def _steps_per_pass(source, batch_size):
+    return source.n_batches if source.streamed else -(-source.n_rows // batch_size)
 
 
 def pretrain_autoencoder(
@@ -200,6 +214,7 @@ def pretrain_autoencoder(
     augmentation=None,
     image_shape=None,
     seed=None,
+    backup_dir=None,
 ):
     """Pretrain an autoencoder built by `build_autoencoder`, as in DEC.
 
@@ -214,7 +229,9 @@ def pretrain_autoencoder(
 
     Args:
         autoencoder: model from `build_autoencoder` (its layers are trained in place).
-        x: training data, array `(n, input_dim)`.
+        x: training data: array `(n, input_dim)`, a `tf.data.Dataset` or
+            `keras.utils.PyDataset` of batches of rows (read in its order, the same each pass),
+            or a `keras_cluster.row_source.RowSource`. Memory is bounded by the batch.
         method: `"layerwise"` or `"end_to_end"`.
         layerwise_epochs: epochs for each layer pair (layer-wise only).
         finetune_epochs: epochs of end-to-end training, or `"auto"`: about 1,200 optimizer steps
@@ -229,6 +246,11 @@ def pretrain_autoencoder(
             end-to-end batch reshaped to `image_shape`, e.g. random shifts and rotations (DEC-DA).
         image_shape: shape of one sample as an image, e.g. `(28, 28, 1)`; with `augmentation`.
         seed: seed of the batch shuffling.
+        backup_dir: optional folder where each stage (`layerwise_<i>`, `pretraining`) keeps a
+            `keras.callbacks.BackupAndRestore` backup (weights, optimizer state, epoch); a call
+            killed and started again with the same arguments resumes where the backup stands and
+            trains as the uninterrupted call would. The backups are kept when the call returns
+            (a second call finds every stage done); remove the folder when done with it.
 
     Returns:
         The `History` of the end-to-end stage.
@@ -244,17 +266,19 @@ def pretrain_autoencoder(
         )
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"`dropout` should be in [0, 1). Received: dropout={dropout!r}")
-    x = np.asarray(x, dtype="float32")
+    source = x if isinstance(x, RowSource) else RowSource(x)
     _check_count("batch_size", batch_size, minimum=1)
-    finetune_epochs = defaults.pretrain_epochs_for(finetune_epochs, x.shape[0], batch_size)
+    finetune_epochs = defaults.pretrain_epochs_for(finetune_epochs, source.n_rows, batch_size)
     _check_count("layerwise_epochs", layerwise_epochs, minimum=0)
     _check_count("finetune_epochs", finetune_epochs, minimum=0)
+    steps = _steps_per_pass(source, batch_size)
+    start = batch_start()
     if method == "layerwise":
-        features = keras.ops.convert_to_numpy(normalize(autoencoder, x))
+        lower = []
         for i in range(_n_pairs(autoencoder)):
             encoder_layer = autoencoder.get_layer(f"encoder_{i}")
             decoder_layer = autoencoder.get_layer(f"decoder_{i}")
-            pair_input = keras.Input(shape=(features.shape[1],))
+            pair_input = keras.Input(shape=(decoder_layer.units,))
             hidden = keras.layers.Dropout(dropout)(pair_input)
             hidden = keras.layers.Dropout(dropout)(encoder_layer(hidden))
             pair = keras.Model(pair_input, decoder_layer(hidden), name=f"denoising_pair_{i}")
@@ -262,20 +286,32 @@ def pretrain_autoencoder(
                 optimizer=fresh_optimizer(optimizer, default_pretrain_optimizer), loss="mse"
             )
             adapt_for_multi_worker(pair)
+
+            def features(rows, positions, layers=tuple(lower)):
+                hidden = normalize(autoencoder, rows)
+                for layer in layers:
+                    hidden = layer(hidden)
+                return hidden, hidden
+
             pair.fit(
-                features, features, batch_size=batch_size, epochs=layerwise_epochs, verbose=verbose
+                source.training_batches(batch_size, start, seed=seed).map(features),
+                steps_per_epoch=steps,
+                epochs=layerwise_epochs,
+                callbacks=resumable_fit_callbacks(backup_dir, f"layerwise_{i}", start),
+                shuffle=False,
+                verbose=verbose,
             )
-            features = keras.ops.convert_to_numpy(encoder_layer(features))
+            lower.append(encoder_layer)
     view = reconstruction_model(autoencoder)
     view.compile(optimizer=fresh_optimizer(optimizer, default_pretrain_optimizer), loss="mse")
     adapt_for_multi_worker(view)
     return view.fit(
         reconstruction_dataset(
-            autoencoder, x, batch_size, augmentation, image_shape, shuffle=True, seed=seed
+            autoencoder, source, batch_size, augmentation, image_shape, seed=seed, start=start
         ),
-        steps_per_epoch=-(-x.shape[0] // batch_size),
+        steps_per_epoch=steps,
         epochs=finetune_epochs,
-        callbacks=callbacks,
+        callbacks=[*(callbacks or []), *resumable_fit_callbacks(backup_dir, "pretraining", start)],
         shuffle=False,  # the dataset shuffles itself
         verbose=verbose,
     )

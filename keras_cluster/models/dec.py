@@ -67,11 +67,13 @@ def build_idec_model(
 
 
 def assignment_model(model):
-    """The `x -> q` view of a DEC or IDEC model: the model itself, or its `"clustering"` output.
+    """The `x -> q` view of a DEC or IDEC model: its only output, or its `"clustering"` output.
 
-    Shares the layers (and so the weights) of `model`; used to serve an IDEC model and to compute
-    Q over a dataset without running the decoder.
+    A new functional model sharing the layers (and so the weights) of `model`, and nothing else
+    attached to it (such as `DECSelfTraining`'s state); used to serve a DEC or IDEC model and to
+    compute Q over a dataset without running the decoder.
     """
-    if len(model.outputs) == 1:
-        return model
-    return keras.Model(model.inputs[0], model.get_layer(CLUSTERING_OUTPUT).output, name=model.name)
+    output = (
+        model.outputs[0] if len(model.outputs) == 1 else model.get_layer(CLUSTERING_OUTPUT).output
+    )
+    return keras.Model(model.inputs[0], output, name=model.name)

@@ -49,11 +49,26 @@ def normalization_statistics(x, mode="global"):
     >>> mean.tolist(), variance.tolist()
     ([1.0, 20.0], [50.5, 50.5])
     """
+    x = np.asarray(x, dtype=np.float64)
+    return statistics_from_moments(x.mean(axis=0), x.var(axis=0), mode)
+
+
+def statistics_from_moments(mean, feature_variance, mode="global"):
+    """`normalization_statistics` from the per-feature mean and variance of the rows.
+
+    For rows read in one streaming pass (`keras_cluster.row_source.RowSource.moments`), so the
+    data never has to be held in memory.
+
+    Example:
+
+    >>> mean, variance = statistics_from_moments(np.array([1.0, 20.0]), np.array([1.0, 100.0]))
+    >>> variance.tolist()
+    [50.5, 50.5]
+    """
     if mode not in NORMALIZATIONS[:2]:
         raise ValueError(f"`mode` should be one of {NORMALIZATIONS[:2]}. Received: mode={mode!r}")
-    x = np.asarray(x, dtype=np.float64)
-    mean = x.mean(axis=0)
-    feature_variance = x.var(axis=0)
+    mean = np.asarray(mean, dtype=np.float64)
+    feature_variance = np.asarray(feature_variance, dtype=np.float64)
     common = float(feature_variance.mean())
     if common <= 0.0:
         common = 1.0

@@ -134,3 +134,38 @@ def test_trains_under_xla_and_reads_idec_through_its_clustering_output(rng):
     assert np.isfinite(history.history["loss"]).all() and callback.n_updates == 2
     q = keras.ops.convert_to_numpy(model(x)["clustering"])
     np.testing.assert_allclose(callback.soft_assignments(), q, rtol=1e-5, atol=1e-7)
+
+
+def test_target_over_a_stream_equals_the_target_over_the_array(rng):
+    import tensorflow as tf
+
+    x = rng.normal(size=(50, 4)).astype("float32")
+    model, encoder = _model(rng, x)
+    streamed = DECSelfTraining(tf.data.Dataset.from_tensor_slices(x).batch(7), 3)
+    streamed.set_model(model)
+    streamed.update_target()
+    z = keras.ops.convert_to_numpy(encoder(x)).astype("float64")
+    mu = keras.ops.convert_to_numpy(model.get_layer("clustering").centroids.value)
+    q = reference_q(z, mu.astype("float64"))
+    np.testing.assert_allclose(streamed.target.numpy(), reference_p(q), rtol=2e-4)
+    np.testing.assert_array_equal(streamed.labels, q.argmax(1))
+    # The pairs of the training stream: rows of the stream with their own rows of P.
+    for x_batch, p_batch in streamed.make_dataset(shuffle=False).take(9):
+        rows = [int(np.flatnonzero(np.all(x == row, axis=1))[0]) for row in x_batch.numpy()]
+        np.testing.assert_allclose(p_batch.numpy(), streamed.target.numpy()[rows])
+
+
+def test_state_is_saved_with_the_model_weights_and_restored(rng, tmp_path):
+    x = rng.normal(size=(40, 4)).astype("float32")
+    model = _frozen_model(rng, x)
+    callback = DECSelfTraining(x, 3, update_interval=4, tol=0.0)
+    _self_train(model, callback, epochs=2)
+    path = str(tmp_path / "model.weights.h5")
+    model.save_weights(path)
+    other = _frozen_model(rng, x)
+    restored = DECSelfTraining(x, 3, update_interval=4, tol=0.0)
+    restored.set_model(other)
+    other.load_weights(path)
+    assert (restored.n_batches, restored.n_updates) == (8, 2)
+    np.testing.assert_array_equal(restored.labels, callback.labels)
+    np.testing.assert_array_equal(restored.target.numpy(), callback.target.numpy())

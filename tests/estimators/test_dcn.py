@@ -86,3 +86,11 @@ def test_fit_across_two_workers_counts_every_sample_of_both():
     steps = 2 * -(-300 // 64)  # epochs x steps per epoch
     for worker in workers:
         assert sum(worker["counts"]) == pytest.approx(4 * 100.0 + steps * 64)
+
+
+def test_a_stream_is_refused_clearly():
+    import tensorflow as tf
+
+    stream = tf.data.Dataset.from_tensor_slices(np.zeros((8, 2), "float32")).batch(4)
+    with pytest.raises(ValueError, match="`X` should be an array for DCN"):
+        DCN(n_clusters=2, dims=(2,), verbose=0).fit(stream)

@@ -259,7 +259,7 @@ def test_augmentation_is_applied_to_self_training_batches_and_p_uses_clean_data(
     original = DECSelfTraining.update_target
 
     def spy(self):
-        updates.append(self.x.copy())
+        updates.append(self.source.array.copy())
         return original(self)
 
     monkeypatch.setattr(DECSelfTraining, "update_target", spy)
@@ -383,3 +383,29 @@ def test_auto_epochs_are_the_ones_run(digits):
     estimator = DEC(n_clusters=3, **{**TINY, "finetune_epochs": "auto", "max_iter": 0})
     estimator.fit(digits[0][:128])  # two batches of 64 an epoch: 1200 steps = 600 epochs
     assert estimator.pretrain_epochs_ == 600
+
+
+class _Batches(keras.utils.PyDataset):
+    def __init__(self, x, batch_size):
+        super().__init__()
+        self.x, self.batch_size = x, batch_size
+
+    def __len__(self):
+        return -(-len(self.x) // self.batch_size)
+
+    def __getitem__(self, index):
+        return self.x[index * self.batch_size : (index + 1) * self.batch_size]
+
+
+def test_dec_fits_streamed_rows_from_tf_data_or_a_py_dataset(digits):
+    """The same rows in the same order give the same fit, whichever stream carries them."""
+    import tensorflow as tf
+
+    x = digits[0][:128]
+    params = dict(**{**TINY, "max_iter": 10})
+    streamed = DEC(n_clusters=3, **params).fit(tf.data.Dataset.from_tensor_slices(x).batch(32))
+    assert streamed.n_features_in_ == 64 and streamed.labels_.shape == (128,)
+    np.testing.assert_array_equal(streamed.predict(x), streamed.labels_)
+    py_dataset = DEC(n_clusters=3, **params).fit(_Batches(x, 32))
+    np.testing.assert_array_equal(py_dataset.labels_, streamed.labels_)
+    np.testing.assert_allclose(py_dataset.cluster_centers_, streamed.cluster_centers_, rtol=1e-5)

@@ -1,3 +1,5 @@
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -99,3 +101,17 @@ def test_bad_pretraining_arguments(kwargs, match):
 def test_bad_build_arguments(args, match):
     with pytest.raises(ValueError, match=match):
         build_autoencoder(*args)
+
+
+def test_a_call_finding_its_backup_complete_restores_every_stage_and_trains_nothing(tmp_path):
+    x = np.random.default_rng(0).normal(size=(40, 6)).astype("float32")
+    kwargs = dict(method="layerwise", layerwise_epochs=2, finetune_epochs=2, batch_size=16)
+    first, _ = build_autoencoder(6, dims=(4, 2))
+    pretrain_autoencoder(first, x, backup_dir=tmp_path, seed=0, **kwargs)
+    assert sorted(os.listdir(tmp_path)) == ["layerwise_0", "layerwise_1", "pretraining"]
+    keras.utils.set_random_seed(1)
+    second, _ = build_autoencoder(6, dims=(4, 2))
+    history = pretrain_autoencoder(second, x, backup_dir=tmp_path, seed=0, **kwargs)
+    assert history.history == {}
+    for a, b in zip(first.get_weights(), second.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
