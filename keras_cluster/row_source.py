@@ -74,6 +74,9 @@ class RowSource:
         if n == 0:
             raise ValueError("`x` as a dataset should yield at least one row. Received: none")
         self.n_rows, self.n_features, self.n_batches = n, n_features, n_batches
+        # A generator's dataset has an unknown length: state the one just counted, so that
+        # `predict` over one pass knows where it ends (no "ran out of data" warning).
+        self._stream = self._stream.apply(tf.data.experimental.assert_cardinality(n_batches))
         self._moments = (mean, m2 / n)
 
     def moments(self):

@@ -221,13 +221,14 @@ class DECSelfTraining(keras.callbacks.Callback):
         q = self.soft_assignments()
         labels = q.argmax(axis=1).astype(np.int32)
         frequency = q.sum(axis=0, dtype=np.float64)
+        # P in float64 a chunk of rows at a time, into one float32 array assigned whole (a
+        # sliced assign fails on the mirrored variables of a tf.distribute strategy).
+        target = np.empty(q.shape, np.float32)
         chunk = 65536
         for start in range(0, q.shape[0], chunk):
-            rows = q[start : start + chunk].astype(np.float64)
-            weight = rows**2 / frequency
-            self.state.target.value[start : start + chunk].assign(
-                (weight / weight.sum(axis=1, keepdims=True)).astype(np.float32)
-            )
+            weight = q[start : start + chunk].astype(np.float64) ** 2 / frequency
+            target[start : start + chunk] = weight / weight.sum(axis=1, keepdims=True)
+        self.state.target.assign(target)
         previous = self.labels
         delta = None if previous is None else float(np.mean(labels != previous))
         self.state.labels.assign(labels)
