@@ -7,6 +7,13 @@ import tensorflow as tf
 from keras_cluster import defaults
 from keras_cluster.losses.dec import target_distribution
 from keras_cluster.models.dec import CLUSTERING_OUTPUT, RECONSTRUCTION_OUTPUT, assignment_model
+from keras_cluster.validation import (
+    NON_NEGATIVE_INT,
+    POSITIVE_INT,
+    UNIT_INTERVAL,
+    check_array,
+    validate,
+)
 
 
 class DECSelfTraining(keras.callbacks.Callback):
@@ -57,26 +64,20 @@ class DECSelfTraining(keras.callbacks.Callback):
         verbose=0,
     ):
         super().__init__()
-        x = np.asarray(x)
-        if x.ndim != 2:
-            raise ValueError(f"`x` should be 2-D. Received: x with shape {x.shape}")
-        if (
-            isinstance(update_interval, bool)
-            or not isinstance(update_interval, int)
-            or update_interval < 1
-        ):
+        x = check_array("x", x, shape_words="2-D, (n_samples, n_features)")
+        if x.dtype.kind in "iu":  # integer features, as scikit-learn takes them
+            x = x.astype("float32")
+        validate("n_clusters", n_clusters, POSITIVE_INT)
+        if n_clusters > x.shape[0]:
             raise ValueError(
-                "`update_interval` should be an integer >= 1. "
-                f"Received: update_interval={update_interval!r}"
+                "`n_clusters` should be <= the number of samples of `x`. "
+                f"Received: n_clusters={n_clusters} with x of shape {x.shape}"
             )
-        if not 0.0 <= tol <= 1.0:
-            raise ValueError(f"`tol` should be in [0, 1]. Received: tol={tol!r}")
-        if max_iter is not None and (
-            isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 0
-        ):
-            raise ValueError(
-                f"`max_iter` should be None or an integer >= 0. Received: max_iter={max_iter!r}"
-            )
+        validate("update_interval", update_interval, POSITIVE_INT)
+        validate("tol", tol, UNIT_INTERVAL)
+        validate("max_iter", max_iter, None, NON_NEGATIVE_INT)
+        validate("predict_batch_size", predict_batch_size, POSITIVE_INT)
+        validate("verbose", verbose, NON_NEGATIVE_INT, "boolean")
         self.x = x
         self.n_clusters = int(n_clusters)
         self.update_interval = update_interval
