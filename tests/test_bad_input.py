@@ -779,6 +779,12 @@ def test_every_public_entry_point_has_rows():
     assert {"build_autoencoder", "load_mnist"} <= entries
 
 
+@pytest.mark.parametrize("estimator", [DEC, IDEC, DCN, N2D, SNNLKMeans])
+def test_every_estimator_parameter_has_constraints(estimator):
+    """As scikit-learn's `check_param_validation`: one declaration per constructor argument."""
+    assert set(estimator._parameter_constraints) == set(estimator().get_params(deep=False))
+
+
 def test_dataframes_and_integer_arrays_are_taken_as_scikit_learn_takes_them():
     frame = pd.DataFrame((X * 10).astype(np.int64), columns=["a", "b", "c"])
     estimator = DEC(n_clusters=2, **TINY, max_iter=2, random_state=0).fit(frame)
