@@ -109,6 +109,13 @@ def estimator_cases(name, make, fit_args=()):
         ),
         Case(
             f"{name}.fit",
+            "X holding a dict",
+            fit(np.array([[{"a": 1}, 1.0, 2.0]] * 20, dtype=object)),
+            TypeError,
+            r"`X` should hold numbers.*float\(\) argument must be a string or a real number",
+        ),
+        Case(
+            f"{name}.fit",
             "X a SciPy sparse matrix",
             fit(scipy.sparse.csr_matrix(X)),
             ValueError,

@@ -67,22 +67,34 @@ PRETRAINING_CONSTRAINTS = {
 
 
 def check_features(X):
-    """Refuse, naming `X`, what `validate_data` would not take: sparse, ndim, NaN, strings.
+    """Refuse, naming `X`, what `validate_data` would not take: sparse, ndim, NaN, non-numbers.
 
     The conversion and the feature count are left to `validate_data` (DataFrames, integers).
+    A value that is no number raises the error of its conversion (TypeError or ValueError), and
+    a 1-D `X` says how to reshape it, as scikit-learn's estimator checks expect.
     """
-    array = check_array(
-        "X", X, numeric=False, shape_words="a 2D array (n_samples, n_features)"
-    )
+    array = check_array("X", X, ndim=None, numeric=False, finite=False)
+    if array.ndim != 2:
+        hint = (
+            " Reshape your data: X.reshape(-1, 1) for a single feature, X.reshape(1, -1) for a "
+            "single sample."
+            if array.ndim == 1
+            else ""
+        )
+        raise ValueError(
+            "`X` should be a 2D array (n_samples, n_features). Received: X with ndim "
+            f"{array.ndim}, shape {array.shape}.{hint}"
+        )
     if array.dtype.kind in "USO" and array.size:
         try:
             array.astype(np.float64)
         except (TypeError, ValueError) as error:
-            raise ValueError(
+            raise type(error)(
                 "`X` should hold numbers (integers or floats, as a NumPy array or a pandas "
-                f"DataFrame). Received: X with dtype {array.dtype}, first row "
+                f"DataFrame): {error}. Received: X with dtype {array.dtype}, first row "
                 f"{describe_value(array[0].tolist())}"
             ) from error
+    check_array("X", array, numeric=False)  # NaN and inf
 
 
 def load_autoencoder_weights(autoencoder, path):
