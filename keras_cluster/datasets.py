@@ -16,9 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_cluster.validation import InstanceOf, Options, validate
+
 MNIST_FILENAME = "mnist.npz"
 DATA_ENV_VAR = "KERAS_CLUSTER_DATA"
 SUBSETS = ("test", "train", "all")
+PATH = InstanceOf(str, os.PathLike, description="a file or folder path (str or os.PathLike)")
 
 
 def load_digits():
@@ -70,6 +73,7 @@ def find_mnist(path=None):
         FileNotFoundError: `path` or `$KERAS_CLUSTER_DATA` is given but holds no MNIST file
             (a wrong setting is reported rather than skipped).
     """
+    validate("path", path, None, PATH)
     if path is not None:
         return _resolve(path, "the `path` argument")
     from_env = os.environ.get(DATA_ENV_VAR)
@@ -126,8 +130,7 @@ def load_mnist(path=None, subset="test"):
         LeCun, Bottou, Bengio & Haffner, "Gradient-based learning applied to document
         recognition", Proc. IEEE 1998.
     """
-    if subset not in SUBSETS:
-        raise ValueError(f"`subset` should be one of {SUBSETS}. Received: subset={subset!r}")
+    validate("subset", subset, Options(*SUBSETS))
     file = find_mnist(path)
     if file is not None:
         (x_train, y_train), (x_test, y_test) = _read_npz(file)

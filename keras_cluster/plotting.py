@@ -9,16 +9,18 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_cluster.validation import Interval, check_array, validate
+
 INSTALL_HINT = 'pip install "keras-cluster[plot]"'
 
 
 def _as_matrix(name, value):
-    value = np.asarray(value)
-    if value.ndim != 2 or value.shape[0] == 0:
-        raise ValueError(f"`{name}` should be a non-empty 2-D array. Received: shape {value.shape}")
-    if not np.all(np.isfinite(value)):
-        raise ValueError(f"`{name}` should not contain NaN or inf.")
-    return value.astype(np.float64)
+    value = check_array(name, value, shape_words="a non-empty 2-D array", dtype=np.float64)
+    if value.shape[0] == 0:
+        raise ValueError(
+            f"`{name}` should be a non-empty 2-D array. Received: {name} with shape {value.shape}"
+        )
+    return value
 
 
 def tsne_map(embedding, labels, centers=None, *, n_samples=2000, perplexity=30.0, random_state=0):
@@ -48,10 +50,7 @@ def tsne_map(embedding, labels, centers=None, *, n_samples=2000, perplexity=30.0
             f"`labels` should have one entry per row of `embedding` ({embedding.shape[0]}). "
             f"Received: shape {labels.shape}"
         )
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 2:
-        raise ValueError(
-            f"`n_samples` should be an integer >= 2. Received: n_samples={n_samples!r}"
-        )
+    validate("n_samples", n_samples, Interval("int", 2, None, closed="left"))
     n_centers = 0
     if centers is not None:
         centers = _as_matrix("centers", centers)

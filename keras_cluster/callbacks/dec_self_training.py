@@ -6,7 +6,14 @@ import tensorflow as tf
 
 from keras_cluster import defaults
 from keras_cluster.models.dec import CLUSTERING_OUTPUT, RECONSTRUCTION_OUTPUT, assignment_model
-from keras_cluster.row_source import RowSource
+from keras_cluster.row_source import RowSource, is_stream
+from keras_cluster.validation import (
+    NON_NEGATIVE_INT,
+    POSITIVE_INT,
+    UNIT_INTERVAL,
+    check_array,
+    validate,
+)
 
 
 class SelfTrainingState(keras.layers.Layer):
@@ -114,24 +121,27 @@ class DECSelfTraining(keras.callbacks.Callback):
         verbose=0,
     ):
         super().__init__()
-        if (
-            isinstance(update_interval, bool)
-            or not isinstance(update_interval, int)
-            or update_interval < 1
-        ):
+        validate("n_clusters", n_clusters, POSITIVE_INT)
+        validate("update_interval", update_interval, POSITIVE_INT)
+        validate("tol", tol, UNIT_INTERVAL)
+        validate("max_iter", max_iter, None, NON_NEGATIVE_INT)
+        validate("predict_batch_size", predict_batch_size, POSITIVE_INT)
+        validate("verbose", verbose, NON_NEGATIVE_INT, "boolean")
+        if isinstance(x, RowSource):
+            source = x
+        elif is_stream(x):
+            source = RowSource(x)
+        else:
+            x = check_array("x", x, shape_words="2-D, (n_samples, n_features)")
+            if x.dtype.kind in "iu":  # integer features, as scikit-learn takes them
+                x = x.astype("float32")
+            source = RowSource(x)
+        if n_clusters > source.n_rows:
             raise ValueError(
-                "`update_interval` should be an integer >= 1. "
-                f"Received: update_interval={update_interval!r}"
+                "`n_clusters` should be <= the number of samples of `x`. "
+                f"Received: n_clusters={n_clusters} with {source.n_rows} samples in x"
             )
-        if not 0.0 <= tol <= 1.0:
-            raise ValueError(f"`tol` should be in [0, 1]. Received: tol={tol!r}")
-        if max_iter is not None and (
-            isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 0
-        ):
-            raise ValueError(
-                f"`max_iter` should be None or an integer >= 0. Received: max_iter={max_iter!r}"
-            )
-        self.source = x if isinstance(x, RowSource) else RowSource(x)
+        self.source = source
         self.n_clusters = int(n_clusters)
         self.update_interval = update_interval
         self.tol = float(tol)

@@ -8,6 +8,7 @@ import numpy as np
 from keras_cluster.api_export import keras_cluster_export
 from keras_cluster.optimizers import keras_internals
 from keras_cluster.optimizers.levenberg_marquardt import LevenbergMarquardt
+from keras_cluster.validation import Options, validate
 
 _COMPILED_STEP = "_keras_cluster_lm_train_function"
 
@@ -65,8 +66,7 @@ class MuAdaptation(keras.callbacks.Callback):
 
     def __init__(self, verbose=1):
         super().__init__()
-        if verbose not in (0, 1):
-            raise ValueError(f"`verbose` should be 0 or 1. Received: verbose={verbose!r}")
+        validate("verbose", verbose, Options(0, 1))
         self.verbose = verbose
         self.stopped_epoch = None
         self._epoch = 0

@@ -2,6 +2,8 @@
 
 import keras
 
+from keras_cluster.validation import NON_NEGATIVE, POSITIVE, InstanceOf, validate
+
 
 def _is_variable(value):
     return isinstance(value, keras.Variable)
@@ -46,20 +48,14 @@ class TemperatureAnnealing(keras.callbacks.Callback):
 
     def __init__(self, temperature=None, initial_temperature=1.0, rate=0.55):
         super().__init__()
-        if temperature is not None and not _is_variable(temperature):
-            raise ValueError(
-                "`temperature` should be a `keras.Variable` or None. "
-                f"Received: temperature={temperature!r}"
-            )
-        if isinstance(initial_temperature, bool) or not (
-            isinstance(initial_temperature, (int, float)) and initial_temperature > 0
-        ):
-            raise ValueError(
-                "`initial_temperature` should be a positive number. "
-                f"Received: initial_temperature={initial_temperature!r}"
-            )
-        if isinstance(rate, bool) or not (isinstance(rate, (int, float)) and rate >= 0):
-            raise ValueError(f"`rate` should be a non-negative number. Received: rate={rate!r}")
+        validate(
+            "temperature",
+            temperature,
+            None,
+            InstanceOf(keras.Variable, description="a `keras.Variable`"),
+        )
+        validate("initial_temperature", initial_temperature, POSITIVE)
+        validate("rate", rate, NON_NEGATIVE)
         self.temperature = temperature
         self.initial_temperature = float(initial_temperature)
         self.rate = float(rate)

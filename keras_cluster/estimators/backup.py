@@ -23,19 +23,23 @@ import shutil
 import numpy as np
 import tensorflow as tf
 
+from keras_cluster.validation import Satisfies
+
 INITIALIZATION = "initialization"
 STAGES = ("pretraining", INITIALIZATION, "self_training", "clustering")
 
 
-def validate_backup_dir(value):
-    """Raise a ValueError unless `value` is None or the path of a folder (existing or not)."""
-    if value is None:
-        return
-    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value) or os.path.isfile(value):
-        raise ValueError(
-            "`backup_dir` should be None or the path of a folder for the fit's backup. "
-            f"Received: backup_dir={value!r}"
-        )
+def _is_folder_path(value):
+    return (
+        isinstance(value, (str, os.PathLike))
+        and bool(os.fspath(value))
+        and not os.path.isfile(value)
+    )
+
+
+BACKUP_DIR = Satisfies(
+    _is_folder_path, "the path of a folder (existing or not) for the fit's backup"
+)
 
 
 def _initialization_checkpoint(n_clusters, n_features, n_rows):

@@ -1,7 +1,5 @@
 """scikit-learn face shared by the deep clustering estimators (DEC, IDEC, DCN, ...)."""
 
-import numbers
-import os
 import pathlib
 import time
 
@@ -14,13 +12,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from keras_cluster import defaults
 from keras_cluster.estimators.backup import (
+    BACKUP_DIR,
     remove_backup,
     restore_initialization,
     save_initialization,
-    validate_backup_dir,
 )
-from keras_cluster.models.augmentation import validate_augmentation
+from keras_cluster.models.augmentation import AUGMENTATION, IMAGE_SHAPE, validate_augmentation
 from keras_cluster.models.autoencoder import (
+    DROPOUT_RATE,
     PRETRAIN_METHODS,
     build_autoencoder,
     default_pretrain_optimizer,
@@ -33,36 +32,81 @@ from keras_cluster.models.normalization import (
     statistics_from_moments,
 )
 from keras_cluster.row_source import RowSource, is_stream
+from keras_cluster.validation import (
+    NON_NEGATIVE_INT,
+    OPTIMIZER,
+    POSITIVE_INT,
+    InstanceOf,
+    Options,
+    Satisfies,
+    SequenceOf,
+    check_array,
+    describe_value,
+    validate_params,
+)
 
 
-def validate_positive_int(name, value, minimum=1):
-    """Raise a ValueError naming `name` unless `value` is an integer >= `minimum`."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"`{name}` should be an integer >= {minimum}. Received: {name}={value!r}")
+def _is_weights_file(value):
+    path = pathlib.Path(value)
+    return str(path).endswith(".weights.h5") and path.is_file()
 
 
-def validate_optimizer(name, value):
-    """Raise a ValueError naming `name` unless `value` is None or resolves to a Keras optimizer."""
-    if value is None:
-        return
-    try:
-        keras.optimizers.get(value)
-    except (ValueError, TypeError) as error:
-        raise ValueError(
-            f"`{name}` should be a Keras optimizer or its name. Received: {name}={value!r}"
-        ) from error
+WEIGHTS_FILE = Satisfies(
+    _is_weights_file,
+    "the path of an existing `.weights.h5` file (`estimator.autoencoder_.save_weights(path)`)",
+)
+
+CALLBACKS = SequenceOf(
+    InstanceOf(keras.callbacks.Callback, description="a Keras callback"),
+    min_length=0,
+    description="Keras callbacks",
+)
+
+# The parameters of the autoencoder pretraining shared by DEC, IDEC, DCN and N2D.
+PRETRAINING_CONSTRAINTS = {
+    "dims": [SequenceOf(POSITIVE_INT)],
+    "normalization": [Options(*NORMALIZATIONS)],
+    "pretrain": [Options(*PRETRAIN_METHODS)],
+    "pretrain_epochs": [NON_NEGATIVE_INT],
+    "finetune_epochs": [Options("auto"), NON_NEGATIVE_INT],
+    "pretrain_optimizer": [None, OPTIMIZER],
+    "dropout": [DROPOUT_RATE],
+    "augmentation": [None, AUGMENTATION],
+    "image_shape": [None, IMAGE_SHAPE],
+    "kmeans_n_init": [POSITIVE_INT],
+    "backup_dir": [None, BACKUP_DIR],
+}
 
 
-def validate_weights_path(name, value):
-    """Raise a ValueError naming `name` unless `value` is None or an existing `.weights.h5` file."""
-    if value is None:
-        return
-    path = pathlib.Path(value) if isinstance(value, (str, os.PathLike)) else None
-    if path is None or not str(path).endswith(".weights.h5") or not path.is_file():
-        raise ValueError(
-            f"`{name}` should be None or the path of an existing `.weights.h5` file "
-            f"(`estimator.autoencoder_.save_weights(path)`). Received: {name}={value!r}"
+def check_features(X):
+    """Refuse, naming `X`, what `validate_data` would not take: sparse, ndim, NaN, non-numbers.
+
+    The conversion and the feature count are left to `validate_data` (DataFrames, integers).
+    A value that is no number raises the error of its conversion (TypeError or ValueError), and
+    a 1-D `X` says how to reshape it, as scikit-learn's estimator checks expect.
+    """
+    array = check_array("X", X, ndim=None, numeric=False, finite=False)
+    if array.ndim != 2:
+        hint = (
+            " Reshape your data: X.reshape(-1, 1) for a single feature, X.reshape(1, -1) for a "
+            "single sample."
+            if array.ndim == 1
+            else ""
         )
+        raise ValueError(
+            "`X` should be a 2D array (n_samples, n_features). Received: X with ndim "
+            f"{array.ndim}, shape {array.shape}.{hint}"
+        )
+    if array.dtype.kind in "USO" and array.size:
+        try:
+            array.astype(np.float64)
+        except (TypeError, ValueError) as error:
+            raise type(error)(
+                "`X` should hold numbers (integers or floats, as a NumPy array or a pandas "
+                f"DataFrame): {error}. Received: X with dtype {array.dtype}, first row "
+                f"{describe_value(array[0].tolist())}"
+            ) from error
+    check_array("X", array, numeric=False)  # NaN and inf
 
 
 def load_autoencoder_weights(autoencoder, path):
@@ -134,12 +178,17 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     _predict_batch_size = 4096
     # The attribute that `fit` sets last-but-one and that marks the estimator as fitted.
     _fitted_attribute = "model_"
+    # What each constructor argument may be (`keras_cluster.validation`), checked by `fit`;
+    # subclasses extend it with their own arguments.
+    _parameter_constraints = {
+        "n_clusters": [POSITIVE_INT],
+        "batch_size": [POSITIVE_INT],
+        "random_state": [None, NON_NEGATIVE_INT],
+        "verbose": [NON_NEGATIVE_INT, "boolean"],
+    }
 
     def _validate_params(self):
-        validate_positive_int("n_clusters", self.n_clusters)
-        validate_positive_int("batch_size", self.batch_size)
-        if self.random_state is not None:
-            validate_positive_int("random_state", self.random_state, minimum=0)
+        validate_params(self._parameter_constraints, self.get_params(deep=False))
 
     def fit(self, X, y=None):
         """Fit on `X`; `y` is ignored.
@@ -159,6 +208,7 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             source = RowSource(X)
             self.n_features_in_ = source.n_features
         else:
+            check_features(X)
             X = validate_data(self, X, dtype=[np.float32, np.float64], reset=True)
             source = RowSource(X.astype(np.float32, copy=False))
         if self.n_clusters > source.n_rows:
@@ -188,6 +238,7 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _validated(self, X):
         check_is_fitted(self, self._fitted_attribute)
+        check_features(X)
         X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
         return X.astype(np.float32, copy=False)
 
@@ -210,24 +261,8 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         return self.fit(X).labels_
 
     def _validate_pretraining_params(self):
-        """Validate the pretraining parameters shared by the autoencoder-based estimators."""
-        if self.pretrain not in PRETRAIN_METHODS:
-            raise ValueError(
-                f"`pretrain` should be one of {PRETRAIN_METHODS}. "
-                f"Received: pretrain={self.pretrain!r}"
-            )
-        if self.normalization not in NORMALIZATIONS:
-            raise ValueError(
-                f"`normalization` should be one of {NORMALIZATIONS}. "
-                f"Received: normalization={self.normalization!r}"
-            )
-        validate_positive_int("pretrain_epochs", self.pretrain_epochs, minimum=0)
-        if self.finetune_epochs != "auto":
-            validate_positive_int("finetune_epochs", self.finetune_epochs, minimum=0)
-        validate_positive_int("kmeans_n_init", self.kmeans_n_init)
-        validate_optimizer("pretrain_optimizer", self.pretrain_optimizer)
+        """The checks of the pretraining parameters that involve two of them."""
         validate_augmentation(self.augmentation, self.image_shape)
-        validate_backup_dir(self.backup_dir)
 
     def _pretrain_and_kmeans(self, source, kernel_regularizer=None, weights=None):
         """`_build_and_pretrain`, then k-means on the embedding; returns the centroids.

@@ -6,11 +6,7 @@ import numpy as np
 from keras_cluster import defaults
 from keras_cluster.callbacks.batch_position import batch_start, resumable_fit_callbacks
 from keras_cluster.distribute.multi_worker import adapt_for_multi_worker
-from keras_cluster.estimators.base import (
-    BaseDeepClusterer,
-    validate_optimizer,
-    validate_positive_int,
-)
+from keras_cluster.estimators.base import CALLBACKS, PRETRAINING_CONSTRAINTS, BaseDeepClusterer
 from keras_cluster.estimators.hard_clustering import NearestCentroidMixin
 from keras_cluster.models.autoencoder import (
     fresh_optimizer,
@@ -18,6 +14,7 @@ from keras_cluster.models.autoencoder import (
     reconstruction_model,
 )
 from keras_cluster.models.dcn import CENTROID_UPDATES, DeepClusteringNetwork
+from keras_cluster.validation import NON_NEGATIVE, NON_NEGATIVE_INT, OPTIMIZER, POSITIVE, Options
 
 
 class DCN(NearestCentroidMixin, BaseDeepClusterer):
@@ -98,6 +95,18 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
         Learning and Clustering", ICML 2017.
     """
 
+    _parameter_constraints = {
+        **BaseDeepClusterer._parameter_constraints,
+        **PRETRAINING_CONSTRAINTS,
+        "clustering_weight": [NON_NEGATIVE],
+        "centroid_update": [Options(*CENTROID_UPDATES)],
+        "initial_count": [POSITIVE],
+        "l2": [NON_NEGATIVE],
+        "optimizer": [None, OPTIMIZER],
+        "epochs": [NON_NEGATIVE_INT],
+        "callbacks": [None, CALLBACKS],
+    }
+
     def __init__(
         self,
         n_clusters=10,
@@ -150,24 +159,6 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
     def _validate_params(self):
         super()._validate_params()
         self._validate_pretraining_params()
-        validate_optimizer("optimizer", self.optimizer)
-        if self.centroid_update not in CENTROID_UPDATES:
-            raise ValueError(
-                f"`centroid_update` should be one of {CENTROID_UPDATES}. "
-                f"Received: centroid_update={self.centroid_update!r}"
-            )
-        for name in ("clustering_weight", "l2"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not (isinstance(value, (int, float)) and value >= 0):
-                raise ValueError(f"`{name}` should be a number >= 0. Received: {name}={value!r}")
-        if isinstance(self.initial_count, bool) or not (
-            isinstance(self.initial_count, (int, float)) and self.initial_count > 0
-        ):
-            raise ValueError(
-                "`initial_count` should be a number > 0. "
-                f"Received: initial_count={self.initial_count!r}"
-            )
-        validate_positive_int("epochs", self.epochs, minimum=0)
 
     def _fit(self, source):
         regularizer = keras.regularizers.L2(self.l2) if self.l2 else None

@@ -11,10 +11,10 @@ from keras_cluster.callbacks.batch_position import resumable_fit_callbacks
 from keras_cluster.callbacks.dec_self_training import DECSelfTraining
 from keras_cluster.distribute.multi_worker import adapt_for_multi_worker
 from keras_cluster.estimators.base import (
+    CALLBACKS,
+    PRETRAINING_CONSTRAINTS,
+    WEIGHTS_FILE,
     BaseDeepClusterer,
-    validate_optimizer,
-    validate_positive_int,
-    validate_weights_path,
 )
 from keras_cluster.estimators.n2d import import_umap, manifold_clustering
 from keras_cluster.losses.dec import DECLoss
@@ -28,8 +28,23 @@ from keras_cluster.models.dec import (
     build_dec_model,
     build_idec_model,
 )
+from keras_cluster.validation import (
+    NON_NEGATIVE,
+    NON_NEGATIVE_INT,
+    OPTIMIZER,
+    POSITIVE,
+    POSITIVE_INT,
+    UNIT_INTERVAL,
+    Options,
+    Satisfies,
+    check_array,
+)
 
 INITS = ("kmeans", "manifold")
+
+
+def _is_array_like(value):
+    return not isinstance(value, str) and np.ndim(value) > 0
 
 
 class DEC(BaseDeepClusterer):
@@ -127,6 +142,20 @@ class DEC(BaseDeepClusterer):
 
     _reconstruction = False
     _streams = True
+    _parameter_constraints = {
+        **BaseDeepClusterer._parameter_constraints,
+        **PRETRAINING_CONSTRAINTS,
+        "alpha": [POSITIVE],
+        "autoencoder_weights": [None, WEIGHTS_FILE],
+        "optimizer": [None, OPTIMIZER],
+        "update_interval": [POSITIVE_INT],
+        "tol": [UNIT_INTERVAL],
+        "max_iter": [NON_NEGATIVE_INT],
+        "target": [Options("full", "batch")],
+        # An array is checked against `n_clusters` and `dims` in `_validate_init`.
+        "init": [Options(*INITS), Satisfies(_is_array_like, "an array of initial centroids")],
+        "callbacks": [None, CALLBACKS],
+    }
 
     def __init__(
         self,
@@ -184,35 +213,20 @@ class DEC(BaseDeepClusterer):
     def _validate_params(self):
         super()._validate_params()
         self._validate_pretraining_params()
-        validate_optimizer("optimizer", self.optimizer)
-        validate_weights_path("autoencoder_weights", self.autoencoder_weights)
-        validate_positive_int("update_interval", self.update_interval)
-        validate_positive_int("max_iter", self.max_iter, minimum=0)
-        if self.target not in ("full", "batch"):
-            raise ValueError(
-                f"`target` should be 'full' or 'batch'. Received: target={self.target!r}"
-            )
-        if not (isinstance(self.tol, (int, float)) and 0.0 <= self.tol <= 1.0):
-            raise ValueError(f"`tol` should be a number in [0, 1]. Received: tol={self.tol!r}")
         self._validate_init()
-        if not (isinstance(self.alpha, (int, float)) and self.alpha > 0):
-            raise ValueError(f"`alpha` should be a number > 0. Received: alpha={self.alpha!r}")
 
     def _validate_init(self):
         if isinstance(self.init, str):
-            if self.init not in INITS:
-                raise ValueError(
-                    f"`init` should be one of {INITS} or an array of initial centroids. "
-                    f"Received: init={self.init!r}"
-                )
             return
-        centroids = np.asarray(self.init)
         expected = (self.n_clusters, tuple(self.dims)[-1])
-        if (
-            centroids.shape != expected
-            or not np.issubdtype(centroids.dtype, np.number)
-            or not np.all(np.isfinite(centroids))
-        ):
+        try:
+            centroids = check_array("init", self.init)
+        except ValueError as error:
+            raise ValueError(
+                f"`init` as an array should hold finite initial centroids of shape {expected} "
+                f"(n_clusters, dims[-1]). {error}"
+            ) from error
+        if centroids.shape != expected:
             raise ValueError(
                 f"`init` as an array should hold finite initial centroids of shape {expected} "
                 f"(n_clusters, dims[-1]). Received: init with shape {centroids.shape} and dtype "
@@ -334,6 +348,7 @@ class IDEC(DEC):
     """
 
     _reconstruction = True
+    _parameter_constraints = {**DEC._parameter_constraints, "gamma": [NON_NEGATIVE]}
 
     def __init__(
         self,
@@ -391,11 +406,6 @@ class IDEC(DEC):
             verbose=verbose,
         )
         self.gamma = gamma
-
-    def _validate_params(self):
-        super()._validate_params()
-        if not (isinstance(self.gamma, (int, float)) and self.gamma >= 0):
-            raise ValueError(f"`gamma` should be a number >= 0. Received: gamma={self.gamma!r}")
 
     def _default_optimizer(self):
         return keras.optimizers.Adam(learning_rate=1e-3)

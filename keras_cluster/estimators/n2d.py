@@ -6,12 +6,16 @@ from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 
 from keras_cluster import defaults
-from keras_cluster.estimators.base import (
-    BaseDeepClusterer,
-    validate_positive_int,
-    validate_weights_path,
-)
+from keras_cluster.estimators.base import PRETRAINING_CONSTRAINTS, WEIGHTS_FILE, BaseDeepClusterer
 from keras_cluster.layers.clustering import soft_assignment
+from keras_cluster.validation import (
+    NON_NEGATIVE,
+    POSITIVE_INT,
+    InstanceOf,
+    Interval,
+    Options,
+    Satisfies,
+)
 
 CLUSTERERS = ("kmeans", "gmm")
 # UMAP's graph needs at least 2 neighbours besides each point itself.
@@ -197,24 +201,23 @@ class N2D(BaseDeepClusterer):
 
     _fitted_attribute = "clusterer_"
     _streams = True
+    _parameter_constraints = {
+        **BaseDeepClusterer._parameter_constraints,
+        **PRETRAINING_CONSTRAINTS,
+        "autoencoder_weights": [None, WEIGHTS_FILE],
+        "n_components": [None, POSITIVE_INT],
+        "n_neighbors": [Interval("int", 2, None, closed="left")],
+        "min_dist": [NON_NEGATIVE],
+        "metric": [
+            InstanceOf(str, description="a UMAP metric name"),
+            Satisfies(callable, "a callable"),
+        ],
+        "clusterer": [Options(*CLUSTERERS)],
+    }
 
     def _validate_params(self):
         super()._validate_params()
         self._validate_pretraining_params()
-        validate_weights_path("autoencoder_weights", self.autoencoder_weights)
-        if self.n_components is not None:
-            validate_positive_int("n_components", self.n_components)
-        validate_positive_int("n_neighbors", self.n_neighbors, minimum=2)
-        if isinstance(self.min_dist, bool) or not (
-            isinstance(self.min_dist, (int, float)) and self.min_dist >= 0
-        ):
-            raise ValueError(
-                f"`min_dist` should be a number >= 0. Received: min_dist={self.min_dist!r}"
-            )
-        if self.clusterer not in CLUSTERERS:
-            raise ValueError(
-                f"`clusterer` should be one of {CLUSTERERS}. Received: clusterer={self.clusterer!r}"
-            )
 
     def _fit(self, source):
         if source.n_rows < MIN_SAMPLES:

@@ -3,19 +3,27 @@
 import keras
 import numpy as np
 from sklearn.cluster import KMeans
+from sklearn.utils.validation import _num_samples
 
 from keras_cluster.callbacks.temperature_annealing import TemperatureAnnealing
-from keras_cluster.estimators.base import (
-    BaseDeepClusterer,
-    validate_optimizer,
-    validate_positive_int,
-)
+from keras_cluster.estimators.base import CALLBACKS, BaseDeepClusterer, check_features
 from keras_cluster.estimators.hard_clustering import NearestCentroidMixin
 from keras_cluster.layers.centroid_distances import CentroidDistances
 from keras_cluster.losses.snnl import DISTANCES
 from keras_cluster.models.autoencoder import DEFAULT_DIMS, fresh_optimizer
 from keras_cluster.models.snnl import LABELS, TARGET
 from keras_cluster.models.snnl_autoencoder import build_snnl_autoencoder
+from keras_cluster.validation import (
+    NON_NEGATIVE,
+    NON_NEGATIVE_INT,
+    OPTIMIZER,
+    POSITIVE,
+    POSITIVE_INT,
+    Interval,
+    Options,
+    SequenceOf,
+    check_array,
+)
 
 
 class SNNLKMeans(NearestCentroidMixin, BaseDeepClusterer):
@@ -107,35 +115,39 @@ class SNNLKMeans(NearestCentroidMixin, BaseDeepClusterer):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _validate_params(self):
-        super()._validate_params()
-        for name, minimum in (("snnl_weight", 0.0), ("temperature", 0.0)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not (isinstance(value, (int, float)) and value > minimum):
-                raise ValueError(f"`{name}` should be a number > 0. Received: {name}={value!r}")
-        for name in ("annealing_rate", "l2"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not (isinstance(value, (int, float)) and value >= 0):
-                raise ValueError(f"`{name}` should be a number >= 0. Received: {name}={value!r}")
-        if self.distance not in DISTANCES:
-            raise ValueError(
-                f"`distance` should be one of {DISTANCES}. Received: distance={self.distance!r}"
-            )
-        if self.n_labelled is not None:
-            validate_positive_int("n_labelled", self.n_labelled, minimum=2)
-        validate_positive_int("epochs", self.epochs, minimum=0)
-        validate_positive_int("kmeans_n_init", self.kmeans_n_init)
-        validate_optimizer("optimizer", self.optimizer)
+    _parameter_constraints = {
+        **BaseDeepClusterer._parameter_constraints,
+        "dims": [SequenceOf(POSITIVE_INT)],
+        "snnl_weight": [POSITIVE],
+        "temperature": [POSITIVE],
+        "annealing_rate": [NON_NEGATIVE],
+        "distance": [Options(*DISTANCES)],
+        "n_labelled": [None, Interval("int", 2, None, closed="left")],
+        "l2": [NON_NEGATIVE],
+        "optimizer": [None, OPTIMIZER],
+        "epochs": [NON_NEGATIVE_INT],
+        "kmeans_n_init": [POSITIVE_INT],
+        "callbacks": [None, CALLBACKS],
+    }
 
     def fit(self, X, y=None):
         """Fit on `X` with class labels `y` (`(n_samples,)` integers, < 0 = unlabelled)."""
+        check_features(X)
         if y is None:
             raise ValueError("SNNLKMeans needs labels: `y` should be given. Received: y=None")
-        y = np.asarray(y)
-        if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer) or len(y) != len(X):
+        y = check_array("y", y, ndim=1)
+        if not np.issubdtype(y.dtype, np.integer) or len(y) != _num_samples(X):
             raise ValueError(
                 "`y` should be a 1-D integer array with one label per sample of `X`. "
-                f"Received: y with shape {y.shape} and dtype {y.dtype} for {len(X)} samples"
+                f"Received: y with shape {y.shape} and dtype {y.dtype} for {_num_samples(X)} "
+                "samples"
+            )
+        classes = np.unique(y[y >= 0])
+        if len(classes) < 2:
+            raise ValueError(
+                "`y` should hold at least 2 classes among its labelled samples (labels >= 0; "
+                f"< 0 marks unlabelled): SNNL compares classes. Received: y with "
+                f"{int(np.sum(y >= 0))} labelled samples of classes {classes.tolist()[:10]}"
             )
         self._fit_labels = y
         try:

@@ -1,10 +1,10 @@
 """Squared Euclidean distances of embeddings to held centroids (hard clustering heads)."""
 
 import keras
-import numpy as np
 from keras import ops
 
 from keras_cluster.api_export import keras_cluster_export
+from keras_cluster.validation import POSITIVE_INT, check_array, validate
 
 
 @keras_cluster_export
@@ -37,12 +37,12 @@ class CentroidDistances(keras.layers.Layer):
 
     def __init__(self, n_clusters, initial_centroids=None, trainable_centroids=True, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(n_clusters, bool) or not isinstance(n_clusters, int) or n_clusters < 1:
-            raise ValueError(
-                f"`n_clusters` should be an integer >= 1. Received: n_clusters={n_clusters!r}"
-            )
+        n_clusters = int(validate("n_clusters", n_clusters, POSITIVE_INT))
+        validate("trainable_centroids", trainable_centroids, "boolean")
         if initial_centroids is not None:
-            initial_centroids = np.asarray(initial_centroids, dtype="float32")
+            initial_centroids = check_array(
+                "initial_centroids", initial_centroids, ndim=None, dtype="float32"
+            )
             if initial_centroids.ndim != 2 or initial_centroids.shape[0] != n_clusters:
                 raise ValueError(
                     f"`initial_centroids` should have shape ({n_clusters}, dim). Received: "
@@ -54,6 +54,7 @@ class CentroidDistances(keras.layers.Layer):
 
     def build(self, input_shape):
         dim = input_shape[-1]
+        self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: dim})
         if self.initial_centroids is not None and self.initial_centroids.shape[1] != dim:
             raise ValueError(
                 f"`initial_centroids` should have {dim} columns to match the input. Received: "

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_cluster.api_export import keras_cluster_export
+from keras_cluster.validation import POSITIVE, POSITIVE_INT, check_array, validate
 
 
 def soft_assignment(z, centroids, alpha=1.0):
@@ -27,6 +28,7 @@ def soft_assignment(z, centroids, alpha=1.0):
     Returns:
         q, shape `(batch, n_clusters)`, rows summing to 1.
     """
+    validate("alpha", alpha, POSITIVE)
     diff = ops.expand_dims(z, 1) - ops.expand_dims(centroids, 0)
     squared_distance = ops.sum(ops.square(diff), axis=-1)
     logits = -(alpha + 1.0) / 2.0 * ops.log1p(squared_distance / alpha)
@@ -76,19 +78,18 @@ class ClusteringLayer(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(n_clusters, bool) or not isinstance(n_clusters, int) or n_clusters < 1:
-            raise ValueError(
-                f"`n_clusters` should be an integer >= 1. Received: n_clusters={n_clusters!r}"
-            )
-        if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not alpha > 0:
-            raise ValueError(f"`alpha` should be a number > 0. Received: alpha={alpha!r}")
+        n_clusters = int(validate("n_clusters", n_clusters, POSITIVE_INT))
+        validate("alpha", alpha, POSITIVE)
         if initial_centroids is not None:
-            initial_centroids = keras.ops.convert_to_numpy(initial_centroids).tolist()
+            initial_centroids = check_array(
+                "initial_centroids", keras.ops.convert_to_numpy(initial_centroids)
+            )
             if len(initial_centroids) != n_clusters:
                 raise ValueError(
                     "`initial_centroids` should have `n_clusters` rows. "
                     f"Received: {len(initial_centroids)} rows for n_clusters={n_clusters}"
                 )
+            initial_centroids = initial_centroids.tolist()
         self.n_clusters = n_clusters
         self.alpha = float(alpha)
         self.initial_centroids = initial_centroids
@@ -113,7 +114,7 @@ class ClusteringLayer(keras.layers.Layer):
 
     def set_centroids(self, centroids):
         """Assign `centroids` (array `(n_clusters, d)`), e.g. k-means' `cluster_centers_`."""
-        centroids = keras.ops.convert_to_numpy(centroids)
+        centroids = check_array("centroids", keras.ops.convert_to_numpy(centroids), ndim=None)
         if tuple(centroids.shape) != tuple(self.centroids.shape):
             raise ValueError(
                 f"`centroids` should have shape {tuple(self.centroids.shape)}. "

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_cluster.api_export import keras_cluster_export
+from keras_cluster.validation import Options, validate
 
 
 def target_distribution(q):
@@ -30,6 +31,10 @@ def target_distribution(q):
         eq. (3).
     """
     q = ops.convert_to_tensor(q)
+    if len(q.shape) != 2:
+        raise ValueError(
+            f"`q` should be 2-D, (n, n_clusters). Received: q with shape {tuple(q.shape)}"
+        )
     weight = ops.square(q) / ops.sum(q, axis=0, keepdims=True)
     return weight / ops.sum(weight, axis=1, keepdims=True)
 
@@ -56,6 +61,13 @@ def dec_loss(p, q):
     """
     q = ops.convert_to_tensor(q)
     p = ops.cast(p, q.dtype)
+    if len(p.shape) != len(q.shape) or any(
+        a is not None and b is not None and a != b for a, b in zip(p.shape, q.shape, strict=False)
+    ):
+        raise ValueError(
+            "`p` and `q` should have the same shape (batch, n_clusters). Received: p with "
+            f"shape {tuple(p.shape)}, q with shape {tuple(q.shape)}"
+        )
     epsilon = keras.config.epsilon()
     log_ratio = ops.log(ops.maximum(p, epsilon)) - ops.log(ops.clip(q, epsilon, 1.0))
     return ops.sum(ops.where(p > 0, p * log_ratio, ops.zeros_like(p)), axis=-1)
@@ -97,9 +109,7 @@ class DECLoss(keras.losses.Loss):
         self, target="given", reduction="sum_over_batch_size", name="dec_loss", dtype=None
     ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-        if target not in ("given", "batch"):
-            raise ValueError(f"`target` should be 'given' or 'batch'. Received: target={target!r}")
-        self.target = target
+        self.target = validate("target", target, Options("given", "batch"))
 
     def call(self, y_true, y_pred):
         if self.target == "batch":

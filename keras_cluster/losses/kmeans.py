@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_cluster.api_export import keras_cluster_export
+from keras_cluster.validation import check_array
 
 # Up to this many elements in the n x k x d difference tensor, the broadcast form is as fast or
 # faster (fewer kernels); above it, the matmul + gather form wins (see
@@ -43,7 +44,12 @@ def nearest_centroid_distances(embeddings, centroids, broadcast=None):
             f"embeddings.shape={embeddings.shape}, centroids.shape={centroids.shape}"
         )
     n, d = embeddings.shape
-    k = centroids.shape[0]
+    k, centroid_d = centroids.shape
+    if None not in (d, centroid_d) and d != centroid_d:
+        raise ValueError(
+            "`embeddings` and `centroids` should have the same width d. Received shapes: "
+            f"embeddings.shape={embeddings.shape}, centroids.shape={centroids.shape}"
+        )
     if broadcast is None:
         broadcast = n is not None and n * k * d <= BROADCAST_MAX_ELEMENTS
     if broadcast:
@@ -136,7 +142,7 @@ class KMeansLoss(keras.losses.Loss):
 
     def __init__(self, centroids, reduction="sum_over_batch_size", name="kmeans_loss", dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-        centroids = ops.convert_to_numpy(centroids)
+        centroids = check_array("centroids", ops.convert_to_numpy(centroids), ndim=None)
         if centroids.ndim != 2 or centroids.shape[0] < 1:
             raise ValueError(
                 "`centroids` should have shape (n_clusters, dim) with n_clusters >= 1. "

@@ -4,24 +4,20 @@ import keras
 from keras import ops
 
 from keras_cluster.api_export import keras_cluster_export
+from keras_cluster.validation import POSITIVE, Options, Satisfies, validate
 
 DISTANCES = ("cosine", "euclidean")
 
 
-def _check_temperature(temperature):
-    if isinstance(temperature, bool) or (
-        isinstance(temperature, (int, float)) and not temperature > 0
-    ):
-        raise ValueError(
-            f"`temperature` should be a positive number. Received: temperature={temperature!r}"
-        )
-
-
-def _check_distance(distance):
-    if distance not in DISTANCES:
-        raise ValueError(
-            f"`distance` should be one of {DISTANCES}. Received: distance={distance!r}"
-        )
+# A temperature: a positive float, or a scalar tensor / `keras.Variable` (annealed or learned),
+# whose value is only known in the graph.
+TEMPERATURE = (
+    POSITIVE,
+    Satisfies(
+        lambda value: isinstance(value, keras.Variable) or ops.is_tensor(value),
+        "a scalar tensor or keras.Variable",
+    ),
+)
 
 
 def pairwise_distances(features, distance="cosine"):
@@ -36,7 +32,7 @@ def pairwise_distances(features, distance="cosine"):
     `tf.config.experimental.enable_tensor_float_32_execution(False)` is called; at low
     temperature that rounding (about 1e-3 of |z|^2) shows in the loss.
     """
-    _check_distance(distance)
+    validate("distance", distance, Options(*DISTANCES))
     if distance == "cosine":
         squared_norm = ops.sum(ops.square(features), axis=1, keepdims=True)
         unit = features * ops.rsqrt(ops.maximum(squared_norm, keras.config.epsilon() ** 2))
@@ -96,11 +92,27 @@ def _snnl_rows_from_logits(logits, same, other):
     return rows_of(logits), ops.any(same, axis=1)
 
 
-def _flat_labels(labels, batch_size):
+def _flat_labels(labels, features):
+    """The labels as a vector `(n,)`: class indices as given, or the argmax of one-hot rows."""
+    if labels is None:
+        raise ValueError(
+            "`labels` should be one class label per row of `features`. Received: labels=None"
+        )
     labels = ops.convert_to_tensor(labels)
     if len(labels.shape) == 2 and labels.shape[-1] is not None and labels.shape[-1] > 1:
         labels = ops.argmax(labels, axis=-1)
-    return ops.reshape(labels, (batch_size,))
+    elif len(labels.shape) > 2:
+        raise ValueError(
+            "`labels` should have shape (n,), (n, 1) or one-hot (n, classes). "
+            f"Received: labels with shape {tuple(labels.shape)}"
+        )
+    n, rows = labels.shape[0] if len(labels.shape) else 1, features.shape[0]
+    if n is not None and rows is not None and n != rows:
+        raise ValueError(
+            "`labels` should hold one label per row of `features`. Received: labels with "
+            f"shape {tuple(labels.shape)} for features with shape {tuple(features.shape)}"
+        )
+    return ops.reshape(labels, (ops.shape(features)[0],))
 
 
 def soft_nearest_neighbor_rows(labels, features, temperature=1.0, distance="cosine", valid=None):
@@ -109,13 +121,18 @@ def soft_nearest_neighbor_rows(labels, features, temperature=1.0, distance="cosi
     See `soft_nearest_neighbor_loss`; this returns `(loss_i, row_valid)`, both of shape `(n,)`.
     Rows that are not valid (no same-class neighbour, or `valid` False) hold 0.
     """
-    _check_temperature(temperature)
+    validate("temperature", temperature, *TEMPERATURE)
     features = ops.convert_to_tensor(features)
+    if len(features.shape) < 2:
+        raise ValueError(
+            "`features` should have shape (n, ...) with one row per sample. "
+            f"Received: features with shape {tuple(features.shape)}"
+        )
     if features.dtype in ("float16", "bfloat16") or "int" in str(features.dtype):
         features = ops.cast(features, "float32")
     batch_size = ops.shape(features)[0]
+    labels = _flat_labels(labels, features)
     features = ops.reshape(features, (batch_size, -1))
-    labels = _flat_labels(labels, batch_size)
     temperature = ops.cast(temperature, features.dtype)
 
     distances = pairwise_distances(features, distance)
@@ -221,12 +238,8 @@ class SoftNearestNeighborLoss(keras.losses.Loss):
         dtype=None,
     ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-        if not isinstance(temperature, (int, float)):
-            raise ValueError(
-                f"`temperature` should be a positive number. Received: temperature={temperature!r}"
-            )
-        _check_temperature(temperature)
-        _check_distance(distance)
+        validate("temperature", temperature, POSITIVE)
+        validate("distance", distance, Options(*DISTANCES))
         self.distance = distance
         self.temperature = keras.Variable(
             float(temperature), trainable=False, dtype="float32", name="temperature"

@@ -19,20 +19,15 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from keras_cluster.api_export import keras_cluster_export
 from keras_cluster.metrics.linear_assignment import linear_sum_assignment
+from keras_cluster.validation import POSITIVE_INT, check_array, validate
 
 
 def _check_label_vectors(y_true, y_pred):
     """Both label vectors as 1-D arrays of equal, non-zero length, without NaN."""
-    arrays = []
-    for name, labels in (("y_true", y_true), ("y_pred", y_pred)):
-        labels = np.asarray(labels)
-        if labels.ndim != 1:
-            raise ValueError(
-                f"`{name}` should be a 1-D vector of labels. Received: shape {labels.shape}"
-            )
-        if labels.dtype.kind == "f" and not np.all(np.isfinite(labels)):
-            raise ValueError(f"`{name}` should not contain NaN or inf. Received: {labels!r}")
-        arrays.append(labels)
+    arrays = [
+        check_array(name, labels, ndim=1, numeric=False, shape_words="a 1-D vector of labels")
+        for name, labels in (("y_true", y_true), ("y_pred", y_pred))
+    ]
     y_true, y_pred = arrays
     if len(y_true) != len(y_pred):
         raise ValueError(
@@ -217,20 +212,15 @@ class _ContingencyMetric(keras.metrics.Metric):
 
     def __init__(self, n_clusters, n_classes=None, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
-        if isinstance(n_clusters, bool) or not isinstance(n_clusters, int) or n_clusters < 1:
-            raise ValueError(
-                f"`n_clusters` should be an integer >= 1. Received: n_clusters={n_clusters!r}"
-            )
-        if n_classes is None:
-            n_classes = n_clusters
-        if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 1:
-            raise ValueError(
-                f"`n_classes` should be an integer >= 1 or None. Received: n_classes={n_classes!r}"
-            )
+        n_clusters = int(validate("n_clusters", n_clusters, POSITIVE_INT))
+        validate("n_classes", n_classes, None, POSITIVE_INT)
         self.n_clusters = n_clusters
-        self.n_classes = n_classes
+        self.n_classes = n_clusters if n_classes is None else int(n_classes)
         self.contingency = self.add_variable(
-            shape=(n_classes, n_clusters), initializer="zeros", dtype="float64", name="contingency"
+            shape=(self.n_classes, n_clusters),
+            initializer="zeros",
+            dtype="float64",
+            name="contingency",
         )
         self.invalid_labels = self.add_variable(
             shape=(), initializer="zeros", dtype="float64", name="invalid_labels"
@@ -238,6 +228,10 @@ class _ContingencyMetric(keras.metrics.Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Add a batch: `y_true` integer labels `(batch,)` or `(batch, 1)`, `y_pred` q."""
+        if y_true is None:
+            raise ValueError(
+                "`y_true` should hold one integer class label per sample. Received: y_true=None"
+            )
         y_pred = ops.convert_to_tensor(y_pred)
         y_true = ops.convert_to_tensor(y_true)
         if len(y_pred.shape) != 2 or y_pred.shape[-1] != self.n_clusters:

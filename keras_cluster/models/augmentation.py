@@ -5,6 +5,15 @@ import math
 import keras
 import tensorflow as tf
 
+from keras_cluster.validation import POSITIVE_INT, InstanceOf, SequenceOf, validate
+
+AUGMENTATION = InstanceOf(
+    keras.layers.Layer,
+    description="a Keras layer or model, such as keras.Sequential(["
+    "keras.layers.RandomTranslation(0.1, 0.1), keras.layers.RandomRotation(10 / 360)])",
+)
+IMAGE_SHAPE = SequenceOf(POSITIVE_INT, min_length=2)
+
 
 def validate_augmentation(augmentation, image_shape, n_features=None):
     """Raise a ValueError unless `augmentation` / `image_shape` describe a usable augmentation.
@@ -16,45 +25,21 @@ def validate_augmentation(augmentation, image_shape, n_features=None):
             `augmentation`, and its size must equal `n_features` when that is given.
         n_features: the number of features of the flat samples, or None to skip that check.
     """
+    validate("augmentation", augmentation, None, AUGMENTATION)
+    validate("image_shape", image_shape, None, IMAGE_SHAPE)
     if augmentation is None:
-        if image_shape is not None:
-            _validate_image_shape(image_shape)
         return
-    if not isinstance(augmentation, keras.layers.Layer):
-        raise ValueError(
-            "`augmentation` should be None or a Keras layer or model, such as "
-            "keras.Sequential([keras.layers.RandomTranslation(0.1, 0.1), "
-            "keras.layers.RandomRotation(10 / 360)]). "
-            f"Received: augmentation={augmentation!r}"
-        )
     if image_shape is None:
         raise ValueError(
             "`image_shape` should be given with `augmentation`: the shape of one sample as an "
             "image, e.g. (28, 28, 1). Received: image_shape=None"
         )
-    shape = _validate_image_shape(image_shape)
+    shape = tuple(int(d) for d in image_shape)
     if n_features is not None and math.prod(shape) != n_features:
         raise ValueError(
             f"`image_shape` should hold the {n_features} features of a sample. "
-            f"Received: image_shape={tuple(image_shape)!r} ({math.prod(shape)} values)"
+            f"Received: image_shape={shape!r} ({math.prod(shape)} values)"
         )
-
-
-def _validate_image_shape(image_shape):
-    try:
-        shape = tuple(image_shape)
-    except TypeError:
-        shape = None
-    if (
-        not shape
-        or len(shape) < 2
-        or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in shape)
-    ):
-        raise ValueError(
-            "`image_shape` should be a tuple of positive integers such as (28, 28, 1). "
-            f"Received: image_shape={image_shape!r}"
-        )
-    return shape
 
 
 def augmenter(augmentation, image_shape, n_features):
@@ -75,7 +60,7 @@ def augmenter(augmentation, image_shape, n_features):
     validate_augmentation(augmentation, image_shape, n_features)
     if augmentation is None:
         return lambda x_batch: x_batch
-    shape = tuple(image_shape)
+    shape = tuple(int(d) for d in image_shape)
 
     def augment(x_batch):
         x_batch = tf.convert_to_tensor(x_batch)

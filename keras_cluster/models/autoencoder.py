@@ -8,13 +8,25 @@ from keras_cluster.callbacks.batch_position import batch_start, resumable_fit_ca
 from keras_cluster.distribute.multi_worker import adapt_for_multi_worker
 from keras_cluster.models.augmentation import augmenter
 from keras_cluster.models.normalization import layer_statistics, normalization_layer
-from keras_cluster.row_source import RowSource
+from keras_cluster.row_source import RowSource, is_stream
+from keras_cluster.validation import (
+    NON_NEGATIVE_INT,
+    OPTIMIZER,
+    POSITIVE_INT,
+    Interval,
+    Options,
+    SequenceOf,
+    check_array,
+    validate,
+)
 
 DEFAULT_DIMS = defaults.DIMS
 PRETRAIN_METHODS = ("end_to_end", "layerwise")
 INPUT_NORMALIZATION = "input_normalization"
 OUTPUT_DENORMALIZATION = "output_denormalization"
 RECONSTRUCTION_LAYER = "decoder_0"
+# The corruption rate of the denoising pairs.
+DROPOUT_RATE = Interval("real", 0, 1, closed="left")
 
 
 def default_initializer():
@@ -22,19 +34,6 @@ def default_initializer():
     return keras.initializers.VarianceScaling(
         scale=1.0 / 3.0, mode="fan_in", distribution="uniform"
     )
-
-
-def _validate_dims(input_dim, dims):
-    if isinstance(input_dim, bool) or not isinstance(input_dim, int) or input_dim < 1:
-        raise ValueError(
-            f"`input_dim` should be a positive integer. Received: input_dim={input_dim!r}"
-        )
-    dims = tuple(dims)
-    if not dims or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in dims):
-        raise ValueError(
-            f"`dims` should be a non-empty sequence of positive integers. Received: dims={dims!r}"
-        )
-    return dims
 
 
 def build_autoencoder(
@@ -76,7 +75,8 @@ def build_autoencoder(
     >>> [layer.name for layer in autoencoder.layers[1:]]
     ['encoder_0', 'encoder_1', 'decoder_1', 'decoder_0']
     """
-    dims = _validate_dims(input_dim, dims)
+    input_dim = int(validate("input_dim", input_dim, POSITIVE_INT))
+    dims = tuple(int(d) for d in validate("dims", dims, SequenceOf(POSITIVE_INT)))
     if kernel_initializer is None:
         kernel_initializer = default_initializer()
 
@@ -136,11 +136,6 @@ def normalize(autoencoder, x):
 
 def _has_layer(model, name):
     return any(layer.name == name for layer in model.layers)
-
-
-def _check_count(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"`{name}` should be an integer >= {minimum}. Received: {name}={value!r}")
 
 
 def _n_pairs(autoencoder):
@@ -260,17 +255,24 @@ def pretrain_autoencoder(
         Xie et al., ICML 2016, sec. 3.2;
         Guo et al., "Deep Embedded Clustering with Data Augmentation", ACML 2018.
     """
-    if method not in PRETRAIN_METHODS:
+    validate("method", method, Options(*PRETRAIN_METHODS))
+    validate("dropout", dropout, DROPOUT_RATE)
+    validate("batch_size", batch_size, POSITIVE_INT)
+    validate("layerwise_epochs", layerwise_epochs, NON_NEGATIVE_INT)
+    validate("finetune_epochs", finetune_epochs, Options("auto"), NON_NEGATIVE_INT)
+    validate("optimizer", optimizer, None, OPTIMIZER)
+    if isinstance(x, RowSource):
+        source = x
+    elif is_stream(x):
+        source = RowSource(x)
+    else:
+        source = RowSource(check_array("x", x, dtype="float32"))
+    if source.n_features != autoencoder.input_shape[-1]:
         raise ValueError(
-            f"`method` should be one of {PRETRAIN_METHODS}. Received: method={method!r}"
+            f"`x` should have the autoencoder's {autoencoder.input_shape[-1]} features. "
+            f"Received: x with {source.n_features} features"
         )
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"`dropout` should be in [0, 1). Received: dropout={dropout!r}")
-    source = x if isinstance(x, RowSource) else RowSource(x)
-    _check_count("batch_size", batch_size, minimum=1)
     finetune_epochs = defaults.pretrain_epochs_for(finetune_epochs, source.n_rows, batch_size)
-    _check_count("layerwise_epochs", layerwise_epochs, minimum=0)
-    _check_count("finetune_epochs", finetune_epochs, minimum=0)
     steps = _steps_per_pass(source, batch_size)
     start = batch_start()
     if method == "layerwise":

@@ -8,6 +8,13 @@ from keras import ops
 from keras_cluster.api_export import keras_cluster_export
 from keras_cluster.layers.centroid_distances import CentroidDistances
 from keras_cluster.losses.kmeans import kmeans_loss, nearest_centroid
+from keras_cluster.validation import (
+    NON_NEGATIVE,
+    POSITIVE,
+    POSITIVE_INT,
+    Options,
+    validate,
+)
 
 CENTROID_UPDATES = ("count", "sgd")
 
@@ -88,24 +95,10 @@ class DeepClusteringNetwork(keras.Model):
                 f"`code_layer` should name a layer of `autoencoder` ({known}). "
                 f"Received: code_layer={code_layer!r}"
             )
-        if isinstance(clustering_weight, bool) or not (
-            isinstance(clustering_weight, (int, float)) and clustering_weight >= 0
-        ):
-            raise ValueError(
-                "`clustering_weight` should be a number >= 0. "
-                f"Received: clustering_weight={clustering_weight!r}"
-            )
-        if centroid_update not in CENTROID_UPDATES:
-            raise ValueError(
-                f"`centroid_update` should be one of {CENTROID_UPDATES}. "
-                f"Received: centroid_update={centroid_update!r}"
-            )
-        if isinstance(initial_count, bool) or not (
-            isinstance(initial_count, (int, float)) and initial_count > 0
-        ):
-            raise ValueError(
-                f"`initial_count` should be a number > 0. Received: initial_count={initial_count!r}"
-            )
+        validate("n_clusters", n_clusters, POSITIVE_INT)
+        validate("clustering_weight", clustering_weight, NON_NEGATIVE)
+        validate("centroid_update", centroid_update, Options(*CENTROID_UPDATES))
+        validate("initial_count", initial_count, POSITIVE)
         self.autoencoder = autoencoder
         self.code_layer = code_layer
         self.n_clusters = n_clusters

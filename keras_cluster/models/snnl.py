@@ -7,11 +7,14 @@ from keras import ops
 
 from keras_cluster.api_export import keras_cluster_export
 from keras_cluster.losses.snnl import DISTANCES, soft_nearest_neighbor_loss
+from keras_cluster.validation import POSITIVE, Interval, Options, SequenceOf, validate
 
 OUTPUT = "output"
 FEATURES = "snnl_features"
 TARGET = "target"
 LABELS = "snnl_labels"
+# The weight of SNNL on a layer: any finite float (negative: entangle).
+WEIGHT = Interval("real", None, None, closed="neither")
 
 
 @keras_cluster_export
@@ -95,24 +98,16 @@ class SoftNearestNeighborModel(keras.Model):
                 f"`layer_names` should name layers of `model` ({known}). "
                 f"Received: layer_names={layer_names!r}"
             )
-        weights = [weight] * len(names) if isinstance(weight, (int, float)) else list(weight)
-        if len(weights) != len(names) or not all(
-            isinstance(w, (int, float)) and not isinstance(w, bool) for w in weights
-        ):
+        validate("weight", weight, WEIGHT, SequenceOf(WEIGHT))
+        weights = [weight] * len(names) if WEIGHT.is_satisfied_by(weight) else list(weight)
+        if len(weights) != len(names):
             raise ValueError(
                 f"`weight` should be a float or one float per layer ({len(names)}). "
                 f"Received: weight={weight!r}"
             )
-        if isinstance(temperature, bool) or not (
-            isinstance(temperature, (int, float)) and temperature > 0
-        ):
-            raise ValueError(
-                f"`temperature` should be a positive number. Received: temperature={temperature!r}"
-            )
-        if distance not in DISTANCES:
-            raise ValueError(
-                f"`distance` should be one of {DISTANCES}. Received: distance={distance!r}"
-            )
+        validate("temperature", temperature, POSITIVE)
+        validate("distance", distance, Options(*DISTANCES))
+        validate("learn_temperature", learn_temperature, "boolean")
         self.base_model = model
         self.layer_names = names
         self.weight = weight
@@ -185,11 +180,16 @@ class SoftNearestNeighborModel(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         target, labels, y_pred, features = self._split(y, y_pred)
+        if features is not None and labels is None:
+            raise ValueError(
+                "SoftNearestNeighborModel needs class labels to train: pass `y` (labels) or "
+                f"`y={{'{TARGET}': targets, '{LABELS}': labels}}` to `fit`. Received: y=None"
+            )
         if self._compile_loss is None and not self.losses:
             loss = ops.zeros(())
         else:
             loss = super().compute_loss(x, target, y_pred, sample_weight, training=training)
-        if features is not None and labels is not None:
+        if features is not None:
             weighted, total = self.snnl(labels, features)
             self.snnl_tracker.update_state(total)
             loss = loss + ops.cast(weighted, loss.dtype)

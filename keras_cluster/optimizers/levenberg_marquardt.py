@@ -20,8 +20,17 @@ from keras_cluster.optimizers.residuals import (
     loss_terms,
     weight_penalties,
 )
+from keras_cluster.validation import (
+    NON_NEGATIVE,
+    POSITIVE,
+    POSITIVE_INT,
+    Interval,
+    Options,
+    validate,
+)
 
 CURVATURES = ("gauss_newton", "hessian")
+GREATER_THAN_ONE = Interval("real", 1, None, closed="neither")
 _TRAINING_TIME_LAYERS = (
     keras.layers.Dropout,
     keras.layers.AlphaDropout,
@@ -141,43 +150,26 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
         name="levenberg_marquardt",
         **kwargs,
     ):
-        _check_positive_float("learning_rate", learning_rate)
-        for arg, value in (("mu", mu), ("mu_min", mu_min)):
-            if not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"`{arg}` should be a float >= 0. Received: {arg}={value!r}")
-        _check_positive_float("mu_max", mu_max)
+        validate("learning_rate", learning_rate, POSITIVE)
+        validate("mu", mu, NON_NEGATIVE)
+        validate("mu_min", mu_min, NON_NEGATIVE)
+        validate("mu_max", mu_max, POSITIVE)
         if mu_max <= mu_min:
             raise ValueError(
                 f"`mu_max` should be > `mu_min`. Received: mu_max={mu_max!r}, mu_min={mu_min!r}"
             )
-        for arg, value in (("mu_increase", mu_increase), ("mu_decrease", mu_decrease)):
-            if not isinstance(value, (int, float)) or value <= 1:
-                raise ValueError(f"`{arg}` should be a float > 1. Received: {arg}={value!r}")
-        if not isinstance(max_attempts, int) or isinstance(max_attempts, bool) or max_attempts < 1:
-            raise ValueError(
-                f"`max_attempts` should be an int >= 1. Received: max_attempts={max_attempts!r}"
-            )
-        for arg, value, allowed in (
-            ("mu_rule", mu_rule, MU_RULES),
-            ("damping", damping, DAMPINGS),
-            ("curvature", curvature, CURVATURES),
-        ):
-            if value not in allowed:
-                raise ValueError(f"`{arg}` should be one of {allowed}. Received: {arg}={value!r}")
-        if mu_rule != "fixed" and not mu_min <= mu <= mu_max or mu_rule != "fixed" and mu == 0:
+        validate("mu_increase", mu_increase, GREATER_THAN_ONE)
+        validate("mu_decrease", mu_decrease, GREATER_THAN_ONE)
+        validate("max_attempts", max_attempts, POSITIVE_INT)
+        validate("mu_rule", mu_rule, Options(*MU_RULES))
+        validate("damping", damping, Options(*DAMPINGS))
+        validate("curvature", curvature, Options(*CURVATURES))
+        if mu_rule != "fixed" and not (mu_min <= mu <= mu_max and mu > 0):
             raise ValueError(
                 f"`mu` should be > 0 and within [mu_min, mu_max] for mu_rule={mu_rule!r}. "
                 f"Received: mu={mu!r}, mu_min={mu_min!r}, mu_max={mu_max!r}"
             )
-        if jacobian_chunk_rows is not None and (
-            not isinstance(jacobian_chunk_rows, int)
-            or isinstance(jacobian_chunk_rows, bool)
-            or jacobian_chunk_rows < 1
-        ):
-            raise ValueError(
-                "`jacobian_chunk_rows` should be None or an int >= 1. Received: "
-                f"jacobian_chunk_rows={jacobian_chunk_rows!r}"
-            )
+        validate("jacobian_chunk_rows", jacobian_chunk_rows, None, POSITIVE_INT)
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         for arg in ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm"):
             if getattr(self, arg) is not None:
@@ -412,11 +404,6 @@ def _float64_constant(value):
         return ops.full(shape, value, dtype="float64")
 
     return initializer
-
-
-def _check_positive_float(arg, value):
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"`{arg}` should be a float > 0. Received: {arg}={value!r}")
 
 
 def _check_inference_mode(model, weights, non_trainable, x, y_pred):
