@@ -22,7 +22,12 @@ import pytest
 import scipy.sparse
 from sklearn.exceptions import NotFittedError
 
-from keras_cluster.callbacks import DECSelfTraining, MuAdaptation, TemperatureAnnealing
+from keras_cluster.callbacks import (
+    BatchPosition,
+    DECSelfTraining,
+    MuAdaptation,
+    TemperatureAnnealing,
+)
 from keras_cluster.datasets import load_mnist
 from keras_cluster.estimators import DCN, DEC, IDEC, N2D, SNNLKMeans
 from keras_cluster.layers import CentroidDistances, ClusteringLayer, soft_assignment
@@ -477,6 +482,20 @@ CASES = [
     ),
     # Callbacks.
     Case(
+        "BatchPosition",
+        "start not a variable",
+        lambda: BatchPosition(0),
+        ValueError,
+        r"`start` should be a scalar integer keras.Variable.*Received: start=0",
+    ),
+    Case(
+        "BatchPosition",
+        "start a float variable",
+        lambda: BatchPosition(keras.Variable(0.0)),
+        ValueError,
+        r"`start` should be a scalar integer keras.Variable",
+    ),
+    Case(
         "TemperatureAnnealing",
         "initial_temperature=0.0",
         lambda: TemperatureAnnealing(initial_temperature=0.0),
@@ -801,7 +820,7 @@ def test_dataframes_and_integer_arrays_are_taken_as_scikit_learn_takes_them():
     with pytest.warns(UserWarning, match="does not have valid feature names"):
         np.testing.assert_array_equal(estimator.predict(frame.to_numpy()), estimator.labels_)
     assert clustering_accuracy(pd.Series(Y), Y) == 1.0
-    assert DECSelfTraining(frame, 2).x.dtype == np.float32
+    assert DECSelfTraining(frame, 2).source.array.dtype == np.float32
     assert float(kmeans_loss(np.zeros((2, 2), np.int32), np.ones((1, 2)))) == 2.0
 
 

@@ -4,6 +4,15 @@ import os
 
 import keras
 
+from keras_cluster.validation import Satisfies, validate
+
+START = Satisfies(
+    lambda value: (
+        isinstance(value, keras.Variable) and tuple(value.shape) == () and "int" in str(value.dtype)
+    ),
+    "a scalar integer keras.Variable (e.g. `batch_start()`)",
+)
+
 
 class BatchPosition(keras.callbacks.Callback):
     """Set `start` to the number of the first batch this `fit` trains on.
@@ -29,6 +38,7 @@ class BatchPosition(keras.callbacks.Callback):
 
     def __init__(self, start):
         super().__init__()
+        validate("start", start, START)
         self.start = start
 
     def on_train_begin(self, logs=None):

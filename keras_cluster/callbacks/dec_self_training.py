@@ -139,7 +139,8 @@ class DECSelfTraining(keras.callbacks.Callback):
         if n_clusters > source.n_rows:
             raise ValueError(
                 "`n_clusters` should be <= the number of samples of `x`. "
-                f"Received: n_clusters={n_clusters} with {source.n_rows} samples in x"
+                f"Received: n_clusters={n_clusters} with x of shape "
+                f"{(source.n_rows, source.n_features)}"
             )
         self.source = source
         self.n_clusters = int(n_clusters)

@@ -270,7 +270,7 @@ def pretrain_autoencoder(
     if source.n_features != autoencoder.input_shape[-1]:
         raise ValueError(
             f"`x` should have the autoencoder's {autoencoder.input_shape[-1]} features. "
-            f"Received: x with {source.n_features} features"
+            f"Received: x with shape {(source.n_rows, source.n_features)}"
         )
     finetune_epochs = defaults.pretrain_epochs_for(finetune_epochs, source.n_rows, batch_size)
     steps = _steps_per_pass(source, batch_size)
