@@ -491,7 +491,7 @@ CASES = [
     Case(
         "BatchPosition",
         "start a float variable",
-        lambda: BatchPosition(keras.Variable(0.0)),
+        lambda: BatchPosition(keras.Variable(0.0, name="start")),
         ValueError,
         r"`start` should be a scalar integer keras.Variable",
     ),
