@@ -1,5 +1,4 @@
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -12,6 +11,7 @@ from keras import ops
 
 from keras_cluster.callbacks import MuAdaptation
 from keras_cluster.optimizers import LevenbergMarquardt
+from tests.optimizers.child_process import child_env
 from tests.optimizers.reference import (
     HIDDEN,
     flat_weights,
@@ -397,7 +397,7 @@ MIRRORED_SCRIPT = textwrap.dedent(
 def test_mirrored_strategy_step_equals_single_device(tmp_path, mu_rule):
     script = tmp_path / "mirrored.py"
     script.write_text(MIRRORED_SCRIPT)
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+    env = child_env()
     result = subprocess.run(
         [sys.executable, str(script), mu_rule],
         capture_output=True,
