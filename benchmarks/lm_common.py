@@ -47,9 +47,9 @@ def mlp(inputs, hidden, dtype, seed):
     return keras.Sequential(layers)
 
 
-def fit_ours(model, x, y, xv, yv, epochs, target=None):
-    """Full-batch LM fit with our optimizer; returns (val MSE, median s/epoch after the first)."""
-    model.compile(optimizer=LevenbergMarquardt(), loss="mse")
+def fit_ours(model, x, y, xv, yv, epochs, target=None, **optimizer_args):
+    """Full-batch LM fit with our optimizer; returns (val MSE, the `EpochTimer`)."""
+    model.compile(optimizer=LevenbergMarquardt(**optimizer_args), loss="mse")
     timer = EpochTimer(target)
     model.fit(
         x,

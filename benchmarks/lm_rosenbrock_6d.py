@@ -4,8 +4,10 @@
 sum_i 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2 divided by its std, net 6-12-10-8-1 tanh (311
 weights), float32, full batch, 50 epochs, the same initial weights for every method.
 
+Our default (`mu_rule="tutorial"`, the peer's rule) and `mu_rule="nielsen"` are both run.
+
 Run in the peers venv, niced (the CPU is shared):
-    python benchmarks/lm_rosenbrock_6d.py [--epochs 50]
+    python benchmarks/lm_rosenbrock_6d.py [--epochs 50] [--skip-adam]
 """
 
 import argparse
@@ -65,18 +67,23 @@ def main():
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--target", type=float, default=0.02, help="LM vs Adam target val MSE")
     parser.add_argument("--adam-seconds", type=float, default=120.0)
+    parser.add_argument("--skip-adam", action="store_true", help="only the side-by-side fits")
     args = parser.parse_args()
     data = rosenbrock_data()
 
     model = mlp(6, [12, 10, 8], "float32", 0)
     initial = model.get_weights()
     ours_val, ours_timer = fit_ours(model, *data, args.epochs)
+    nielsen = mlp(6, [12, 10, 8], "float32", 0)
+    nielsen.set_weights(initial)
+    nielsen_val, nielsen_timer = fit_ours(nielsen, *data, args.epochs, mu_rule="nielsen")
     peer = mlp(6, [12, 10, 8], "float32", 0)
     peer.set_weights(initial)
     peer_val, peer_timer = fit_tf_peer(peer, *data, args.epochs)
     torch_model = mlp(6, [12, 10, 8], "float32", 0)
     torch_model.set_weights(initial)
     torch_val, torch_times = fit_torch_peer(torch_model, *data, args.epochs, "float32")
+    nielsen_s = median_after_first(nielsen_timer.times)
     ours, peer_s, torch_s = (
         median_after_first(ours_timer.times),
         median_after_first(peer_timer.times),
@@ -89,7 +96,14 @@ def main():
         f"  ours/torch-lm {ours / torch_s:.2f}",
         flush=True,
     )
+    print(
+        f"  ours with mu_rule='nielsen': val MSE {nielsen_val:.5f} | s/epoch {nielsen_s:.4f} | "
+        f"ratio to tf-lm {nielsen_s / peer_s:.2f}",
+        flush=True,
+    )
 
+    if args.skip_adam:
+        return
     lm = time_to_target(LevenbergMarquardt(), data, args.target, 500, args.adam_seconds)
     adam = time_to_target(keras.optimizers.Adam(1e-3), data, args.target, 100000, args.adam_seconds)
     for name, (reached, epochs, val, total) in (("LM", lm), ("Adam(1e-3, batch 256)", adam)):

@@ -26,7 +26,10 @@ tf.config.set_logical_device_configuration(
 """
 
 
-def _environment(**extra):
+def child_env(**extra):
+    """`os.environ` for a child Python process: this checkout's `keras_cluster` first on the path
+    (a script in a temporary folder would otherwise import the installed one), CPU only, quiet TF.
+    """
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     return dict(
         os.environ, PYTHONPATH=path, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="", **extra
@@ -53,7 +56,7 @@ def run_on_logical_cpus(script, *args, devices=2, timeout=600):
             [sys.executable, "-c", source, *map(str, args)],
             capture_output=True,
             text=True,
-            env=_environment(),
+            env=child_env(),
             cwd=folder,
             timeout=timeout,
         )
@@ -99,7 +102,7 @@ def run_workers(script, *args, workers=2, timeout=600):
                         [sys.executable, "-c", source, *map(str, args)],
                         stdout=stdout,
                         stderr=stderr,
-                        env=_environment(TF_CONFIG=json.dumps(config)),
+                        env=child_env(TF_CONFIG=json.dumps(config)),
                         cwd=cwd,
                     )
                 )

@@ -32,6 +32,12 @@ class CrossEntropy:
               g = c / K (p - y),  H = c / K p (1 - p) (diagonal)
     c_i = w_i * loss_weight / N ("sum_over_batch_size") or w_i * loss_weight ("sum")
     ```
+    The rows `F_i^T J_i` have residuals `q_i` with `F_i q_i = b_i` (`b` half the gradient), so
+    that `J^T b = sum_i (F_i^T J_i)^T q_i` and the dual form of the damped system applies:
+    ```
+    softmax:  q_i = b_i / (a_i sqrt(p_i)),  a_i = sqrt(c_i s_i / 2)   (sum_k b_ik = 0)
+    sigmoid:  q = b / F                     (F diagonal; 0 where F = 0)
+    ```
 
     Args:
         kind: `"sparse_categorical"`, `"categorical"` or `"binary"`.
@@ -104,6 +110,22 @@ class CrossEntropy:
         variance = p * (1.0 - p)
         scale = variance if self.from_logits else 1.0 / variance
         return ops.sqrt(self._element_coef() / 2.0 * scale)
+
+    def row_residuals(self, outputs):
+        """`q` with `F q = b` per example, `(N, K)`: the residuals of the rows `F^T J_out`.
+
+        For softmax, `F = a (diag(s) - p s^T)` (logits) or `a (diag(1 / s) - 1 s^T)`
+        (probabilities), `s = sqrt(p)`; since `sum_k b_k = 0` (logits) and `sum_k p_k b_k = 0`
+        (probabilities), `q = b / (a s)` and `q = s b / a` solve `F q = b`.
+        """
+        p = self._probabilities(outputs)
+        b = self.half_gradient(outputs)
+        if not self.softmax:
+            factor = self.curvature_factor(outputs)
+            return ops.where(factor > 0, b / ops.where(factor > 0, factor, 1.0), 0.0)
+        scale = ops.sqrt(self.coef * ops.sum(self.targets, axis=-1, keepdims=True) / 2.0)
+        scale = scale * ops.sqrt(p) if self.from_logits else scale / ops.sqrt(p)
+        return ops.where(scale > 0, b / ops.where(scale > 0, scale, 1.0), 0.0)
 
     def half_gradient(self, outputs):
         """`b` with `J_out^T b` half the gradient of the loss, `(N, K)`."""

@@ -133,14 +133,23 @@ def gauss_newton_sums(model, weights, non_trainable, x, row_scale, half_gradient
     return curvature, gradient
 
 
+def scaled_rows(row_scale, jacobian):
+    """The rows `F_i^T J_i` of every example, `(N, M, P)` in the dtype of `row_scale`.
+
+    Args:
+        row_scale: Tensor `(N, K)` (a diagonal `F`) or `(N, K, M)` (a full factor per example).
+        jacobian: Tensor `(N, K, P)`, cast to the dtype of `row_scale`.
+    """
+    jacobian = ops.cast(jacobian, row_scale.dtype)
+    if len(row_scale.shape) == 3:  # a full factor F per example: rows F^T J
+        return tf.einsum("nkm,nkp->nmp", row_scale, jacobian)
+    return row_scale[:, :, None] * jacobian
+
+
 def _chunk_sums(model, weights, non_trainable, x, row_scale, half_gradient):
     jacobian = output_jacobian(model, weights, non_trainable, x)
     gradient = tf.einsum("nk,nkp->p", half_gradient, jacobian)
-    if len(row_scale.shape) == 3:  # a full factor F per example: rows F^T J
-        rows = tf.einsum("nkm,nkp->nmp", row_scale, jacobian)
-    else:
-        rows = row_scale[:, :, None] * jacobian
-    rows = ops.reshape(rows, (-1, jacobian.shape[-1]))
+    rows = ops.reshape(scaled_rows(row_scale, jacobian), (-1, jacobian.shape[-1]))
     # Accumulated in the model's dtype (float32: ~4x faster than float64 on CPU); the sums
     # over chunks and the damped system are float64.
     curvature = ops.matmul(ops.transpose(rows), rows)  # faster than matmul(transpose_a) on CPU

@@ -12,10 +12,10 @@ from keras_cluster.optimizers.jacobian import (
     flat_outputs,
     gauss_newton_sums,
     output_jacobian,
+    scaled_rows,
 )
 from keras_cluster.optimizers.mu_rules import MU_RULES, MuRule, gain_ratio
 from keras_cluster.optimizers.residuals import (
-    SquaredError,
     check_only_weight_penalties,
     loss_terms,
     weight_penalties,
@@ -71,8 +71,10 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
     w <- w - learning_rate * delta      if loss(w - learning_rate * delta) < loss(w)
     ```
     With a cross-entropy, `J^T J` and `J^T r` are the `J^T H J / 2` and half gradient above.
-    When the batch has fewer residual rows than weights, the dual form is solved instead:
-    `delta = D^-1 J^T (J D^-1 J^T + mu I)^-1 r`. With `curvature="hessian"`, `J^T J` is
+    When the batch has fewer residual rows than weights (and a static batch size: Keras gives
+    arrays whose last batch is partial a dynamic one), the dual form is solved instead:
+    `delta = D^-1 J^T (J D^-1 J^T + mu I)^-1 r`, a rows x rows system; for a cross-entropy the
+    rows are `F_i^T J_i` and `r_i = q_i` with `F_i q_i = b_i` (`CrossEntropy.row_residuals`). With `curvature="hessian"`, `J^T J` is
     replaced by half the Hessian of the loss (Newton's method; for tiny models).
 
     `mu_rule`:
@@ -272,7 +274,6 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
         rows = outputs.shape[0] * outputs.shape[1] if outputs.shape[0] is not None else None
         dual = (
             self.curvature == "gauss_newton"
-            and isinstance(terms, SquaredError)
             and replicas == 1
             and not regularised
             and rows is not None
@@ -281,11 +282,13 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
         if self.curvature == "hessian":
             curvature, gradient = _half_hessian_and_gradient(weights, loss_at)
         elif dual:
-            residuals = ops.reshape(terms.residuals(outputs), (-1,))
+            # The rows F^T J in the model's dtype (float32: the Gram matrix ~4x faster than in
+            # float64 on CPU); the damped system and the step are float64.
+            residuals = ops.reshape(terms.row_residuals(outputs), (-1,))
+            factor = ops.cast(terms.curvature_factor(outputs), weights[0].dtype)
             jacobian = output_jacobian(model, weights, non_trainable, x)
-            jacobian = ops.cast(terms.sqrt_coef[:, :, None], jacobian.dtype) * jacobian
-            jacobian = ops.cast(ops.reshape(jacobian, (-1, num_weights)), "float64")
-            gradient = tf.linalg.matvec(jacobian, residuals, transpose_a=True)
+            rows = ops.reshape(scaled_rows(factor, jacobian), (-1, num_weights))
+            gradient = tf.linalg.matvec(ops.cast(rows, "float64"), residuals, transpose_a=True)
         else:
             dtype = weights[0].dtype
             chunk_rows = self.jacobian_chunk_rows or default_chunk_rows(
@@ -308,9 +311,10 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
             loss = loss + penalty_at(theta)
 
         if dual:
-            scale = _dual_scale(jacobian, self.damping)
-            scaled = jacobian * scale
-            system = (tf.matmul(scaled, scaled, transpose_b=True), residuals)
+            scale = damping_scale(ops.cast(ops.sum(ops.square(rows), 0), "float64"), self.damping)
+            scaled = rows * ops.cast(scale, rows.dtype)
+            system = (ops.cast(ops.matmul(scaled, ops.transpose(scaled)), "float64"), residuals)
+            scaled = ops.cast(scaled, "float64")
         else:
             scale = damping_scale(tf.linalg.diag_part(curvature), self.damping)
             system = (curvature * scale[:, None] * scale[None, :], gradient * scale)
@@ -447,10 +451,6 @@ def _size(tensor):
     for dim in tensor.shape:
         size *= dim
     return size
-
-
-def _dual_scale(jacobian, damping):
-    return damping_scale(ops.sum(ops.square(jacobian), axis=0), damping)
 
 
 def _half_hessian_and_gradient(weights, loss_at):

@@ -103,7 +103,8 @@ class SquaredError:
     ```
     loss = sum r^2,   F = sqrt_coef (diagonal),   b = sqrt_coef^2 (outputs - targets)
     ```
-    so that `J^T F F^T J = J_r^T J_r` and `J^T b = J_r^T r` (see `least_squares_terms`).
+    so that `J^T F F^T J = J_r^T J_r` and `J^T b = J_r^T r` (see `least_squares_terms`); the
+    rows' residuals `c` with `F c = b` (the dual form) are `r` itself.
     """
 
     def __init__(self, sqrt_coef, targets):
@@ -121,6 +122,10 @@ class SquaredError:
 
     def half_gradient(self, outputs):
         return self.sqrt_coef * self.residuals(outputs)
+
+    def row_residuals(self, outputs):
+        """`c` with `F c = b`: the residuals `r`, `(N, K)`."""
+        return self.residuals(outputs)
 
 
 def loss_terms(model, y_pred, y, sample_weight, replicas=1):

@@ -1,3 +1,9 @@
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+
 import keras
 import numpy as np
 import pytest
@@ -5,6 +11,7 @@ import tensorflow as tf
 
 from keras_cluster.callbacks import MuAdaptation
 from keras_cluster.optimizers import LevenbergMarquardt
+from tests.distributed import child_env
 
 
 def data(n=32):
@@ -180,3 +187,138 @@ def test_model_train_function_restored_when_a_step_raises():
     # ... and with it, LM trains again from the compiled step.
     history = net.fit(x, y, batch_size=32, epochs=3, callbacks=[MuAdaptation(0)], verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+RESUME_SCRIPT = textwrap.dedent(
+    """
+    import os, signal, sys
+    import keras, numpy as np
+    from keras_cluster.callbacks import MuAdaptation
+    from keras_cluster.optimizers import LevenbergMarquardt
+
+
+    class KillAt(keras.callbacks.Callback):
+        # SIGKILL in the middle of an epoch, after its first step: no cleanup runs.
+        def __init__(self, epoch):
+            super().__init__()
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self._epoch == self.epoch and batch == 1:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._epoch = epoch
+
+
+    def train(backup_dir, kill_at=None):
+        keras.utils.set_random_seed(0)
+        rng = np.random.default_rng(0)
+        x = rng.uniform(-1, 1, (64, 2)).astype("float32")
+        y = np.sin(2 * x[:, :1]) + x[:, 1:] ** 2
+        net = keras.Sequential(
+            [keras.Input((2,)), keras.layers.Dense(6, "tanh"), keras.layers.Dense(1)]
+        )
+        net.compile(optimizer=LevenbergMarquardt(mu_rule="nielsen"), loss="mse")
+        callbacks = [MuAdaptation(verbose=0)]
+        if backup_dir is not None:
+            callbacks.insert(0, keras.callbacks.BackupAndRestore(backup_dir))
+        if kill_at is not None:
+            callbacks.append(KillAt(kill_at))
+        # 4 steps an epoch, in a fixed order (a resumed epoch sees the same batches).
+        net.fit(x, y, batch_size=16, epochs=5, shuffle=False, callbacks=callbacks, verbose=0)
+        mu, nu = (keras.ops.convert_to_numpy(v) for v in (net.optimizer.mu, net.optimizer._nu))
+        return net.get_weights(), float(mu), float(nu)
+
+
+    if __name__ == "__main__":
+        train(sys.argv[1], kill_at=int(os.environ["KILL_AT_EPOCH"]))
+    """
+)
+
+
+def test_fit_killed_by_sigkill_resumes_to_the_uninterrupted_weights_and_mu(tmp_path):
+    script = tmp_path / "resume.py"
+    script.write_text(RESUME_SCRIPT)
+    backup = tmp_path / "backup"
+    env = child_env(KILL_AT_EPOCH="3")
+    killed = subprocess.run(
+        [sys.executable, str(script), str(backup)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    assert (backup / "latest.weights.h5").exists()  # epochs 0..2 backed up, 3 lost mid-way
+
+    namespace = {"__name__": "resume"}
+    exec(RESUME_SCRIPT, namespace)  # the same function, run to the end in this process
+    resumed = namespace["train"](str(backup))  # restarted with the same arguments
+    uninterrupted = namespace["train"](None)
+    for a, b in zip(resumed[0], uninterrupted[0], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert resumed[1:] == pytest.approx(uninterrupted[1:], rel=1e-9)  # mu and nu
+
+
+MEMORY_SCRIPT = textwrap.dedent(
+    """
+    import gc, json, sys
+    import keras, numpy as np
+    from keras_cluster.callbacks import MuAdaptation
+    from keras_cluster.optimizers import LevenbergMarquardt
+
+
+    def rss_mb():
+        try:
+            import psutil
+        except ImportError:
+            with open("/proc/self/status") as status:
+                line = next(line for line in status if line.startswith("VmRSS:"))
+            return int(line.split()[1]) / 1024
+        return psutil.Process().memory_info().rss / 2**20
+
+
+    def new_model():
+        net = keras.Sequential(
+            [keras.Input((2,)), keras.layers.Dense(6, "tanh"), keras.layers.Dense(1)]
+        )
+        net.compile(optimizer=LevenbergMarquardt(), loss="mse")
+        return net
+
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (64, 2)).astype("float32")
+    y = np.sin(2 * x[:, :1]) + x[:, 1:] ** 2
+    net, rss = new_model(), {}
+    for fit in range(1, 21):
+        if sys.argv[1] == "fresh":  # a sweep: a new model and optimizer every fit
+            net = new_model()
+        net.fit(x, y, batch_size=32, epochs=2, callbacks=[MuAdaptation(verbose=0)], verbose=0)
+        if fit in (5, 20):
+            gc.collect()  # what is still held, not garbage that a later collection frees
+            rss[fit] = rss_mb()
+    print(json.dumps(rss))
+    """
+)
+
+
+def rss_growth_over_20_fits(tmp_path, mode):
+    script = tmp_path / "memory.py"
+    script.write_text(MEMORY_SCRIPT)
+    env = child_env()
+    result = subprocess.run(
+        [sys.executable, str(script), mode], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rss = json.loads(result.stdout.strip().splitlines()[-1])
+    return rss["20"] / rss["5"] - 1.0
+
+
+def test_twenty_fits_of_one_model_do_not_grow_memory(tmp_path):
+    assert rss_growth_over_20_fits(tmp_path, "same") <= 0.15
+
+
+@pytest.mark.slow
+def test_twenty_fits_of_new_models_do_not_grow_memory(tmp_path):
+    assert rss_growth_over_20_fits(tmp_path, "fresh") <= 0.15

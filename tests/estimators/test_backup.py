@@ -18,10 +18,12 @@ ROOT = SCRIPT.parents[2]
 sys.path.insert(0, str(SCRIPT.parent))
 import resume_fit  # noqa: E402
 
+from tests.distributed import child_env  # noqa: E402
+
 
 def run_script(name, backup_dir, kill=None):
     """Run `resume_fit.py`; returns its JSON result, or None when it was killed."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = child_env()
     env.pop("KERAS_CLUSTER_TEST_KILL", None)
     if kill is not None:
         env["KERAS_CLUSTER_TEST_KILL"] = kill

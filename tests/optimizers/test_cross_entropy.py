@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 from keras_cluster.callbacks import MuAdaptation
-from keras_cluster.optimizers import LevenbergMarquardt
+from keras_cluster.optimizers import LevenbergMarquardt, levenberg_marquardt
 from keras_cluster.optimizers.cross_entropy import CrossEntropy
+from keras_cluster.optimizers.jacobian import output_jacobian
 from keras_cluster.optimizers.residuals import loss_terms
 
 CLASSES = 3
@@ -96,6 +97,28 @@ def test_factor_and_gradient_are_half_the_logit_hessian_and_gradient(kind, from_
         np.testing.assert_allclose(chain.T @ half_gradient, gradient / 2, atol=1e-12)
 
 
+@pytest.mark.parametrize("kind, from_logits", CASES)
+def test_row_residuals_solve_the_factor_for_half_the_gradient(kind, from_logits):
+    """F q = b per example: the rows F^T J with residuals q give J^T b (the dual form)."""
+    rng = np.random.default_rng(6)
+    n, coef = 5, rng.uniform(0.5, 2.0, (5, 1))
+    coef[0] = 0.0  # a zero sample weight: F = 0 and b = 0, q = 0
+    z = rng.normal(size=(n, CLASSES))
+    y = targets(kind, rng, n)
+    y = np.eye(CLASSES)[y] if kind == "sparse_categorical" else y
+    if kind != "binary":
+        y = 0.8 * y + 0.2 / CLASSES
+    terms = CrossEntropy(kind, from_logits, coef, y)
+    outputs = z if from_logits else (sigmoid(z) if kind == "binary" else softmax(z))
+    factor = np.asarray(terms.curvature_factor(outputs))
+    half_gradient = np.asarray(terms.half_gradient(outputs))
+    q = np.asarray(terms.row_residuals(outputs))
+    for i in range(n):
+        f = np.diag(factor[i]) if factor.ndim == 2 else factor[i]
+        np.testing.assert_allclose(f @ q[i], half_gradient[i], atol=1e-12)
+    np.testing.assert_array_equal(q[0], 0.0)
+
+
 def numpy_classifier(theta, x, hidden=4):
     """2-hidden(tanh)-3 logits and their Jacobian (formula), Keras's weight order."""
     w1 = theta[: 2 * hidden].reshape(2, hidden)
@@ -164,6 +187,37 @@ def test_ggn_step_matches_numpy_reference(from_logits):
         x, labels, batch_size=30, shuffle=False, callbacks=[MuAdaptation(0)], verbose=0
     )
     expected, expected_mu, _, loss0 = numpy_ggn_ladder(theta, x, labels, 1e-3)
+    got = np.concatenate([w.ravel() for w in model.get_weights()])
+    np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(float(model.optimizer.mu), expected_mu, rtol=1e-12)
+    np.testing.assert_allclose(history.history["loss"][0], loss0, rtol=1e-9)
+
+
+@pytest.mark.usefixtures("_float64")
+@pytest.mark.parametrize("from_logits", [True, False])
+def test_dual_ggn_step_with_fewer_rows_than_weights_matches_numpy_reference(
+    from_logits, monkeypatch
+):
+    """5 examples x 3 classes = 15 rows < 27 weights: the step is solved in the dual form
+    D^-1 A^T (A D^-1 A^T + mu I)^-1 q (rows A = F^T J), equal to the weight-space formula."""
+    calls = []
+
+    def spy(*args):
+        calls.append(args)
+        return output_jacobian(*args)
+
+    monkeypatch.setattr(levenberg_marquardt, "output_jacobian", spy)  # called by the dual path
+    rng = np.random.default_rng(7)
+    x, labels = rng.normal(size=(5, 2)), rng.integers(0, CLASSES, 5)
+    model = classifier("sparse_categorical", from_logits, seed=8)
+    theta = np.concatenate([w.ravel() for w in model.get_weights()])
+    model.compile(
+        optimizer=LevenbergMarquardt(mu=0.05),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
+    )
+    history = model.fit(x, labels, batch_size=5, callbacks=[MuAdaptation(0)], verbose=0)
+    assert calls  # the dual path ran
+    expected, expected_mu, _, loss0 = numpy_ggn_ladder(theta, x, labels, 0.05)
     got = np.concatenate([w.ravel() for w in model.get_weights()])
     np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(float(model.optimizer.mu), expected_mu, rtol=1e-12)
