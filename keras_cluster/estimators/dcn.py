@@ -16,6 +16,7 @@ from keras_cluster.models.autoencoder import (
     reconstruction_model,
 )
 from keras_cluster.models.dcn import CENTROID_UPDATES, DeepClusteringNetwork
+from keras_cluster.models.prebuilt_optimizer import compile_prebuilt
 
 
 class DCN(NearestCentroidMixin, BaseDeepClusterer):
@@ -69,7 +70,9 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
 
     Attributes:
         labels_, cluster_centers_, model_ (`X -> squared distances`), encoder_, autoencoder_,
-        network_ (the trained `DeepClusteringNetwork`), kmeans_, history_, fit_time_.
+        network_ (the trained `DeepClusteringNetwork`), kmeans_, history_, fit_time_. The
+        models' `.keras` files load with `keras.models.load_model(path)` (`safe_mode=True`:
+        no Lambda layers) after `import keras_cluster`; no custom_objects.
 
     Example:
 
@@ -164,7 +167,8 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
             initial_count=self.initial_count,
         )
         self.network_.set_centroids(self.kmeans_.cluster_centers_)
-        self.network_.compile(
+        compile_prebuilt(
+            self.network_,
             optimizer=fresh_optimizer(
                 self.optimizer, lambda: keras.optimizers.Adam(learning_rate=1e-4)
             ),

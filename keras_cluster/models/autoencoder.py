@@ -7,6 +7,7 @@ import tensorflow as tf
 from keras_cluster import defaults
 from keras_cluster.models.augmentation import augmenter
 from keras_cluster.models.normalization import layer_statistics, normalization_layer
+from keras_cluster.models.prebuilt_optimizer import compile_prebuilt
 
 DEFAULT_DIMS = defaults.DIMS
 PRETRAIN_METHODS = ("end_to_end", "layerwise")
@@ -257,15 +258,17 @@ def pretrain_autoencoder(
             hidden = keras.layers.Dropout(dropout)(pair_input)
             hidden = keras.layers.Dropout(dropout)(encoder_layer(hidden))
             pair = keras.Model(pair_input, decoder_layer(hidden), name=f"denoising_pair_{i}")
-            pair.compile(
-                optimizer=fresh_optimizer(optimizer, default_pretrain_optimizer), loss="mse"
+            compile_prebuilt(
+                pair, optimizer=fresh_optimizer(optimizer, default_pretrain_optimizer), loss="mse"
             )
             pair.fit(
                 features, features, batch_size=batch_size, epochs=layerwise_epochs, verbose=verbose
             )
             features = keras.ops.convert_to_numpy(encoder_layer(features))
     view = reconstruction_model(autoencoder)
-    view.compile(optimizer=fresh_optimizer(optimizer, default_pretrain_optimizer), loss="mse")
+    compile_prebuilt(
+        view, optimizer=fresh_optimizer(optimizer, default_pretrain_optimizer), loss="mse"
+    )
     return view.fit(
         reconstruction_dataset(
             autoencoder, x, batch_size, augmentation, image_shape, shuffle=True, seed=seed
