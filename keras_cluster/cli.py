@@ -11,10 +11,18 @@ raw rows.
     keras-cluster features.csv --labels labels.csv --n-clusters 5 --method idec --export
     keras-cluster features.csv --method n2d --normalization feature
     python -m keras_cluster --help
+
+Bad input (a missing file, a non-numeric cell, a wrong count of labels) is reported on stderr
+with exit code 2; anything else is an error of the program and shows as a traceback (exit code 1).
+Rows and columns in the messages are counted from 1, as a spreadsheet shows them. The command
+writes only under `--out`; a later run into the same folder first removes the outputs the
+previous run listed in its `summary.json`, and nothing else.
 """
 
 import argparse
+import csv
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -25,6 +33,10 @@ PROG = "keras-cluster"
 DEFAULT_OUT = "keras_cluster_output"
 METHODS = ("dec", "idec", "n2d")
 NORMALIZATION_CHOICES = ("global", "feature", "none")
+# What a run may write under --out: summary.json lists the ones it wrote, and the next run into
+# the same folder removes exactly those (never a file it did not write).
+OUTPUT_FILES = ("labels.csv", "embedding.png", "summary.json")
+SAVED_MODEL = "saved_model"
 
 
 class UsageError(Exception):
@@ -76,7 +88,10 @@ def build_parser():
         "an optional header line); default: the embedded digits",
     )
     parser.add_argument(
-        "--labels", help="true labels for DATA (.npy, .csv or .txt, one per sample), for scores"
+        "--labels",
+        help="true labels for DATA, for scores: .npy, .csv or .txt, one per sample, integers or "
+        "names (names are numbered in sorted order); an optional header line, and a first "
+        "column 0..n-1 (pandas' index) is skipped",
     )
     parser.add_argument("--n-clusters", type=_positive_int(1), default=10, help="default 10")
     parser.add_argument(
@@ -135,15 +150,54 @@ def build_parser():
     return parser
 
 
-def _read_csv(path, dtype):
-    """Rows of a CSV file; a first line that does not parse is taken as a header."""
+def _is_number(text):
     try:
-        return np.loadtxt(path, delimiter=",", dtype=dtype, ndmin=2)
+        float(text)
     except ValueError:
-        try:
-            return np.loadtxt(path, delimiter=",", dtype=dtype, ndmin=2, skiprows=1)
-        except ValueError as error:
-            raise UsageError(f"cannot read {str(path)!r} as numbers: {error}") from None
+        return False
+    return True
+
+
+def _csv_rows(path):
+    """`(line, cells)` of each non-empty row of a CSV file, lines counted from 1."""
+    with open(path, newline="") as file:
+        reader = csv.reader(file)
+        return [(reader.line_num, [cell.strip() for cell in row]) for row in reader if row]
+
+
+def _has_header(rows):
+    """A first row with a cell that is text, not a number, is a header (`label`, `,label`)."""
+    return bool(rows) and any(cell and not _is_number(cell) for cell in rows[0][1])
+
+
+def _read_csv(path):
+    """Float64 rows of a CSV file of numbers, with an optional header line.
+
+    A cell that is not a number is reported by its line and column in the file, both counted
+    from 1.
+    """
+    with open(path, newline="") as file:
+        first = next(csv.reader(file), [])
+    skip = 1 if _has_header([(1, [cell.strip() for cell in first])]) else 0
+    try:
+        return np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2, skiprows=skip)
+    except ValueError:
+        pass
+    rows = _csv_rows(path)  # the fast reader failed: find the first bad cell for the message
+    rows = rows[1:] if _has_header(rows) else rows
+    for line, row in rows:
+        if len(row) != len(rows[0][1]):
+            raise UsageError(
+                f"{str(path)!r}: line {line} has {len(row)} columns, line {rows[0][0]} has "
+                f"{len(rows[0][1])} (lines and columns counted from 1)"
+            )
+        for column, cell in enumerate(row, start=1):
+            if not _is_number(cell):
+                raise UsageError(
+                    f"{str(path)!r}: line {line}, column {column} is not a number: {cell!r} "
+                    "(lines and columns counted from 1)"
+                )
+    raise UsageError(f"cannot read {str(path)!r} as rows of numbers separated by commas")
 
 
 def _existing_file(path, what, suffixes):
@@ -161,12 +215,9 @@ def load_features(path):
     """Float32 matrix `(n_samples, n_features)` from a `.npy` or `.csv` file."""
     path = _existing_file(path, "data", (".npy", ".csv"))
     if path.suffix.lower() == ".npy":
-        try:
-            X = np.load(path, allow_pickle=False)
-        except ValueError as error:
-            raise UsageError(f"cannot read {str(path)!r}: {error}") from None
+        X = _load_npy(path)
     else:
-        X = _read_csv(path, np.float64)
+        X = _read_csv(path)
     if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
         raise UsageError(
             f"data should be a non-empty 2-D array (samples x features). Received: shape "
@@ -174,47 +225,97 @@ def load_features(path):
         )
     if not np.issubdtype(X.dtype, np.number):
         raise UsageError(f"data should be numeric. Received: dtype {X.dtype} from {str(path)!r}")
-    if not np.all(np.isfinite(X)):
-        raise UsageError(f"data should not contain NaN or inf ({str(path)!r})")
+    finite = np.isfinite(X)
+    if not finite.all():
+        row, column = np.argwhere(~finite)[0] + 1
+        raise UsageError(
+            f"data should not contain NaN or inf. Received: {X[row - 1, column - 1]} at row "
+            f"{row}, column {column} (samples and features counted from 1) of {str(path)!r}"
+        )
     return X.astype(np.float32)
 
 
-def _is_int(text):
+def _load_npy(path):
     try:
-        int(text)
-    except ValueError:
-        return False
-    return True
+        return np.load(path, allow_pickle=False)
+    except ValueError as error:
+        raise UsageError(f"cannot read {str(path)!r} as a NumPy array: {error}") from None
 
 
 def load_labels(path, n_samples):
-    """One label per sample from `.npy`, `.csv` or `.txt` (integers when they all are).
+    """One label per sample from `.npy`, `.csv` or `.txt`, as integers `0..c-1` or as given.
 
-    Text labels are read as strings; a first line that is not an integer above integer labels
-    is taken as a header.
+    Integer labels are kept. Labels of any other kind (names such as `"cat"`, or `1.5`) are
+    numbered in sorted order of their values, `np.unique(y, return_inverse=True)`: the scores
+    only compare partitions, so the numbering does not change them. In a text file of
+    `n_samples + 1` lines the first is a header when it holds text (`label`, pandas' `,label`),
+    and of two columns whose first is `0..n-1` (pandas' `to_csv` index, or this command's own
+    `labels.csv`) the second holds the labels.
     """
     path = _existing_file(path, "labels", (".npy", ".csv", ".txt"))
     if path.suffix.lower() == ".npy":
-        y = np.load(path, allow_pickle=False)
+        y = _load_npy(path)
     else:
-        y = _read_csv(path, str)
+        rows = [row for _, row in _csv_rows(path)]
+        if len(rows) == n_samples + 1 and _has_header([(1, rows[0])]):
+            rows = rows[1:]
+        if len({len(row) for row in rows}) > 1:
+            raise UsageError("labels should be one column. Received: rows of several lengths")
+        y = np.array(rows, dtype=str).reshape(len(rows), -1)
+        if y.shape[1] == 2 and all(
+            _is_number(cell) and float(cell) == i for i, cell in enumerate(y[:, 0])
+        ):
+            y = y[:, 1]  # an index column 0..n-1 before the labels
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim == 1 and all(_is_number(cell) for cell in y):
+            numbers = y.astype(np.float64)
+            y = numbers.astype(np.int64) if np.all(numbers == np.round(numbers)) else numbers
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
         raise UsageError(f"labels should be one column. Received: shape {y.shape}")
-    if y.dtype.kind in "US":
-        numeric = np.array([_is_int(label) for label in y])
-        if len(y) > 1 and not numeric[0] and numeric[1:].all():
-            y = y[1:]  # a header line above integer labels
-            numeric = numeric[1:]
-        if numeric.all():
-            y = y.astype(np.int64)
     if len(y) != n_samples:
         raise UsageError(
             f"labels should have one entry per sample ({n_samples}). Received: {len(y)} labels"
         )
+    if not np.issubdtype(y.dtype, np.integer):
+        y = np.unique(y, return_inverse=True)[1].reshape(-1)
     return y
+
+
+def _previous_outputs(out, export):
+    """The outputs a previous run listed in `out/summary.json`; refuses to write over others.
+
+    Raises:
+        UsageError: `out` is a file, or holds a `saved_model` that no previous run of this
+            command listed and `export` would write there.
+    """
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out should be a folder. Received: {str(out)!r} is a file")
+    summary = out / "summary.json"
+    try:
+        listed = json.loads(summary.read_text()).get("outputs", [])
+    except (OSError, ValueError, AttributeError):
+        listed = []
+    owned = [name for name in listed if name in (*OUTPUT_FILES, SAVED_MODEL)]
+    if export and (out / SAVED_MODEL).exists() and SAVED_MODEL not in owned:
+        raise UsageError(
+            f"{str(out / SAVED_MODEL)!r} exists and was not written by a previous run of "
+            f"{PROG}: remove it or choose another --out"
+        )
+    return owned
+
+
+def _remove_outputs(out, names):
+    """Remove the previous run's outputs `names` (files, and the `saved_model` folder)."""
+    for name in names:
+        path = out / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
 
 
 def _estimator(args):
@@ -271,6 +372,8 @@ def run(args):
             f"--n-clusters should be <= the number of samples ({len(X)}). "
             f"Received: {args.n_clusters}"
         )
+    out = Path(args.out)
+    stale = _previous_outputs(out, args.export)
     say = (lambda *_, **__: None) if args.quiet else print
     say(
         f"{args.method.upper()} on {source}: {X.shape[0]} samples x {X.shape[1]} features, "
@@ -282,8 +385,8 @@ def run(args):
     labels = estimator.fit_predict(X)
     fit_time = estimator.fit_time_
 
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    _remove_outputs(out, stale)
     summary = {
         "method": args.method,
         "data": source,
@@ -339,6 +442,7 @@ def run(args):
     summary["wall_time_s"] = round(time.perf_counter() - start, 3)
     summary_path = out / "summary.json"
     written.append(summary_path)
+    summary["outputs"] = [path.name for path in written]
     summary_path.write_text(json.dumps(summary, indent=2) + "\n")
     print(f"fit {fit_time:.1f} s, wall time {summary['wall_time_s']:.1f} s")
     for path in written:
@@ -355,7 +459,7 @@ def main(argv=None):
         return int(exit_.code or 0)
     try:
         run(args)
-    except (UsageError, ValueError) as error:
+    except UsageError as error:  # only our own checks: anything else is a bug, with a traceback
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -81,6 +81,40 @@ def tsne_map(embedding, labels, centers=None, *, n_samples=2000, perplexity=30.0
     return mapped[: len(index)], labels[index], center_points
 
 
+def draw_clusters(figure, axes, points, labels):
+    """Scatter `points` coloured by cluster, with a colour bar of one band per cluster.
+
+    The k distinct labels get k colours of `tab10` (`tab20` above 10 clusters) and the colour
+    bar k bands, each labelled with its cluster's label; above 20 clusters the colours repeat
+    and no colour bar is drawn.
+
+    Args:
+        figure: the matplotlib `Figure` holding `axes`.
+        axes: the axes to draw on.
+        points: array `(m, 2)`.
+        labels: cluster label of each point, length `m`.
+
+    Returns:
+        The colour bar, or None above 20 clusters.
+    """
+    from matplotlib import colormaps
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    values, codes = np.unique(labels, return_inverse=True)
+    n_groups = len(values)
+    palette = colormaps["tab10" if n_groups <= 10 else "tab20"]
+    cmap = ListedColormap([palette(i % palette.N) for i in range(n_groups)])
+    norm = BoundaryNorm(np.arange(n_groups + 1) - 0.5, n_groups)
+    colours = axes.scatter(
+        points[:, 0], points[:, 1], c=codes.reshape(-1), cmap=cmap, norm=norm, s=6, alpha=0.8
+    )
+    if n_groups > 20:
+        return None
+    colour_bar = figure.colorbar(colours, ax=axes, label="cluster", ticks=np.arange(n_groups))
+    colour_bar.ax.set_yticklabels([str(value) for value in values])
+    return colour_bar
+
+
 def plot_embedding(
     embedding,
     labels,
@@ -140,16 +174,7 @@ def plot_embedding(
     figure = Figure(figsize=(7, 6), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    _, codes = np.unique(sample_labels, return_inverse=True)
-    n_groups = max(int(codes.max()) + 1, 1)
-    colours = axes.scatter(
-        points[:, 0],
-        points[:, 1],
-        c=codes,
-        cmap="tab10" if n_groups <= 10 else "tab20",
-        s=6,
-        alpha=0.8,
-    )
+    draw_clusters(figure, axes, points, sample_labels)
     if center_points is not None:
         axes.scatter(
             center_points[:, 0],
@@ -160,8 +185,6 @@ def plot_embedding(
             label="centroids",
         )
         axes.legend(loc="best")
-    if n_groups <= 20:
-        figure.colorbar(colours, ax=axes, label="cluster")
     axes.set_xticks([])
     axes.set_yticks([])
     axes.set_title(title or f"t-SNE of the embedding ({len(points)} points)")

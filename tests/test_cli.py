@@ -139,7 +139,95 @@ def test_load_features_and_labels_from_csv_with_headers(tmp_path):
     (tmp_path / "y.csv").write_text("label\n3\n1\n3\n2\n")
     np.testing.assert_array_equal(cli.load_labels(tmp_path / "y.csv", 4), [3, 1, 3, 2])
     (tmp_path / "names.txt").write_text("cat\ndog\ncat\nbird\n")
-    assert cli.load_labels(tmp_path / "names.txt", 4).tolist() == ["cat", "dog", "cat", "bird"]
+    assert cli.load_labels(tmp_path / "names.txt", 4).tolist() == [1, 2, 1, 0]  # sorted names
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ",label\n0,3\n1,1\n2,3\n3,2\n",  # pandas: Series(y, name="label").to_csv(path)
+        "label\n3\n1\n3\n2\n",  # pandas: to_csv(path, index=False)
+        "index,cluster\n0,3\n1,1\n2,3\n3,2\n",  # this command's own labels.csv
+        "3\n1\n3\n2\n",  # no header
+    ],
+)
+def test_labels_csv_with_pandas_header_and_index(tmp_path, text):
+    (tmp_path / "y.csv").write_text(text)
+    assert cli.load_labels(tmp_path / "y.csv", 4).tolist() == [3, 1, 3, 2]
+
+
+def test_string_and_fractional_labels_are_numbered_in_sorted_order(tmp_path):
+    (tmp_path / "y.csv").write_text("species\nsetosa\nvirginica\nsetosa\nversicolor\n")
+    assert cli.load_labels(tmp_path / "y.csv", 4).tolist() == [0, 2, 0, 1]
+    (tmp_path / "y.txt").write_text("0.5\n2.5\n0.5\n1.5\n")
+    assert cli.load_labels(tmp_path / "y.txt", 4).tolist() == [0, 2, 0, 1]
+    np.save(tmp_path / "y.npy", np.array(["b", "a", "b", "c"]))
+    assert cli.load_labels(tmp_path / "y.npy", 4).tolist() == [1, 0, 1, 2]
+
+
+def test_string_labels_are_scored(tmp_path, blobs, capsys):
+    X, y = blobs
+    names = np.array(["north", "south", "west"])[y]
+    (tmp_path / "names.csv").write_text("region\n" + "\n".join(names) + "\n")
+    argv = [str(tmp_path / "x.npy"), "--labels", str(tmp_path / "names.csv"), "--n-clusters"]
+    out = tmp_path / "out"
+    assert cli.main([*argv, "3", "--out", str(out), "--no-plot", "--quiet", *TINY_BUDGET]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    labels = read_labels_csv(out / "labels.csv")[:, 1]
+    assert summary["acc"] == pytest.approx(clustering_accuracy(y, labels))
+
+
+def test_data_errors_count_rows_and_columns_from_1(tmp_path):
+    (tmp_path / "x.csv").write_text("a,b,c\n1,2,3\n4,oops,6\n")
+    with pytest.raises(cli.UsageError, match=r"line 3, column 2 is not a number: 'oops'"):
+        cli.load_features(tmp_path / "x.csv")
+    (tmp_path / "ragged.csv").write_text("1,2,3\n4,5\n")
+    with pytest.raises(cli.UsageError, match=r"line 2 has 2 columns, line 1 has 3"):
+        cli.load_features(tmp_path / "ragged.csv")
+    X = np.ones((5, 4))
+    X[3, 2] = np.inf
+    np.save(tmp_path / "inf.npy", X)
+    with pytest.raises(cli.UsageError, match=r"inf at row 4, column 3 \(.*counted from 1\)"):
+        cli.load_features(tmp_path / "inf.npy")
+
+
+def test_unexpected_errors_are_not_reported_as_usage_errors(tmp_path, blobs, monkeypatch):
+    """A ValueError from inside TensorFlow is a bug to show with its traceback, not exit 2."""
+
+    class Failing:
+        def fit_predict(self, X):
+            raise ValueError("an internal error")
+
+    monkeypatch.setattr(cli, "_estimator", lambda args: Failing())
+    with pytest.raises(ValueError, match="an internal error"):
+        cli.main([str(tmp_path / "x.npy"), "--n-clusters", "3", "--out", str(tmp_path / "o")])
+
+
+def test_a_second_run_removes_the_first_runs_outputs_and_nothing_else(tmp_path, blobs):
+    out = tmp_path / "out"
+    (out / "saved_model" / "variables").mkdir(parents=True)
+    (out / "saved_model" / "saved_model.pb").write_bytes(b"first run")
+    (out / "embedding.png").write_bytes(b"first run")
+    (out / "notes.txt").write_text("the user's own file")
+    outputs = ["labels.csv", "embedding.png", "saved_model", "summary.json"]
+    (out / "summary.json").write_text(json.dumps({"outputs": outputs}))
+    argv = [str(tmp_path / "x.npy"), "--n-clusters", "3", "--out", str(out), "--no-plot"]
+    assert cli.main([*argv, "--quiet", *TINY_BUDGET]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["labels.csv", "notes.txt", "summary.json"]
+    assert json.loads((out / "summary.json").read_text())["outputs"] == [
+        "labels.csv",
+        "summary.json",
+    ]
+
+
+def test_export_refuses_a_saved_model_folder_it_did_not_write(tmp_path, blobs, capsys):
+    out = tmp_path / "out"
+    (out / "saved_model").mkdir(parents=True)
+    (out / "saved_model" / "mine.txt").write_text("the user's own file")
+    argv = [str(tmp_path / "x.npy"), "--n-clusters", "3", "--out", str(out), "--export"]
+    assert cli.main(argv) == 2
+    assert "was not written by a previous run" in capsys.readouterr().err
+    assert (out / "saved_model" / "mine.txt").read_text() == "the user's own file"
 
 
 @pytest.mark.parametrize(

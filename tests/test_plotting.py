@@ -3,7 +3,7 @@ import sys
 import numpy as np
 import pytest
 
-from keras_cluster.plotting import INSTALL_HINT, plot_embedding, tsne_map
+from keras_cluster.plotting import INSTALL_HINT, draw_clusters, plot_embedding, tsne_map
 
 
 @pytest.fixture
@@ -36,6 +36,28 @@ def test_plot_embedding_writes_a_png(blobs, tmp_path):
     assert path == tmp_path / "sub" / "plot.png"
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert path.stat().st_size > 5000
+
+
+@pytest.mark.parametrize("labels", [[0, 1, 2], [2, 5, 9], list(range(12))])
+def test_colour_bar_has_one_band_per_cluster_labelled_by_the_cluster(labels, rng):
+    figure_module = pytest.importorskip("matplotlib.figure")
+    labels = np.repeat(np.array(labels), 4)
+    points = rng.normal(size=(len(labels), 2))
+    figure = figure_module.Figure()
+    axes = figure.add_subplot()
+    colour_bar = draw_clusters(figure, axes, points, labels)
+    values = np.unique(labels)
+    k = len(values)
+    assert colour_bar.cmap.N == k  # k colours, not a continuous map cut into ten
+    np.testing.assert_array_equal(colour_bar.get_ticks(), np.arange(k))
+    assert [tick.get_text() for tick in colour_bar.ax.get_yticklabels()] == [str(v) for v in values]
+    np.testing.assert_array_equal(colour_bar.norm.boundaries, np.arange(k + 1) - 0.5)
+    # Each point has its cluster's colour, and no two clusters share one.
+    scatter = axes.collections[0]
+    colours = scatter.to_rgba(scatter.get_array())[:, :3]
+    for value in values:
+        assert len(np.unique(colours[labels == value], axis=0)) == 1
+    assert len(np.unique(colours, axis=0)) == k
 
 
 def test_missing_matplotlib_gives_install_hint(blobs, tmp_path, monkeypatch):

@@ -14,6 +14,7 @@ from keras_cluster.models.autoencoder import (
     reconstruction_model,
 )
 from keras_cluster.models.dcn import CENTROID_UPDATES, DeepClusteringNetwork
+from keras_cluster.models.prebuilt_optimizer import compile_prebuilt
 from keras_cluster.validation import NON_NEGATIVE, NON_NEGATIVE_INT, OPTIMIZER, POSITIVE, Options
 
 
@@ -80,6 +81,9 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
         kmeans_: the k-means fitted on the pretrained embedding.
         history_: the clustering stage's `History`.
         fit_time_: seconds spent in `fit`.
+
+    The models' `.keras` files load with `keras.models.load_model(path)` (`safe_mode=True`: no
+    Lambda layers) after `import keras_cluster`; no `custom_objects`.
 
     Example:
 
@@ -175,7 +179,8 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
         self.network_.set_centroids(centroids)
         # Built before `fit` (an inference call moves no centroid): BackupAndRestore needs it.
         self.network_(np.zeros((1, source.n_features), dtype="float32"))
-        self.network_.compile(
+        compile_prebuilt(
+            self.network_,
             optimizer=fresh_optimizer(
                 self.optimizer, lambda: keras.optimizers.Adam(learning_rate=1e-4)
             ),

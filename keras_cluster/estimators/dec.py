@@ -28,6 +28,7 @@ from keras_cluster.models.dec import (
     build_dec_model,
     build_idec_model,
 )
+from keras_cluster.models.prebuilt_optimizer import compile_prebuilt
 from keras_cluster.validation import (
     NON_NEGATIVE,
     NON_NEGATIVE_INT,
@@ -116,7 +117,9 @@ class DEC(BaseDeepClusterer):
     Attributes:
         labels_: hard assignment of each training sample.
         cluster_centers_: centroids in the embedding, `(n_clusters, dims[-1])`.
-        model_: Keras model `X -> q`, ready for `.save()` and `.export()`.
+        model_: Keras model `X -> q`, ready for `.save()` and `.export()`. A saved `.keras`
+            file loads with `keras.models.load_model(path)` (`safe_mode=True`: no Lambda
+            layers) in any process that has run `import keras_cluster`; no custom_objects.
         encoder_: Keras model `X -> z`.
         autoencoder_: Keras model `X -> X_hat`.
         kmeans_: the k-means fitted on the pretrained embedding (`init="kmeans"`).
@@ -267,7 +270,8 @@ class DEC(BaseDeepClusterer):
         return DECLoss(target="given" if self.target == "full" else "batch")
 
     def _compile(self, model):
-        model.compile(
+        compile_prebuilt(
+            model,
             optimizer=fresh_optimizer(self.optimizer, self._default_optimizer),
             loss=self._clustering_loss(),
         )
@@ -411,7 +415,8 @@ class IDEC(DEC):
         return keras.optimizers.Adam(learning_rate=1e-3)
 
     def _compile(self, model):
-        model.compile(
+        compile_prebuilt(
+            model,
             optimizer=fresh_optimizer(self.optimizer, self._default_optimizer),
             loss={
                 CLUSTERING_OUTPUT: self._clustering_loss(),

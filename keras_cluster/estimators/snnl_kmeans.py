@@ -11,6 +11,7 @@ from keras_cluster.estimators.hard_clustering import NearestCentroidMixin
 from keras_cluster.layers.centroid_distances import CentroidDistances
 from keras_cluster.losses.snnl import DISTANCES
 from keras_cluster.models.autoencoder import DEFAULT_DIMS, fresh_optimizer
+from keras_cluster.models.prebuilt_optimizer import compile_prebuilt
 from keras_cluster.models.snnl import LABELS, TARGET
 from keras_cluster.models.snnl_autoencoder import build_snnl_autoencoder
 from keras_cluster.validation import (
@@ -183,7 +184,8 @@ class SNNLKMeans(NearestCentroidMixin, BaseDeepClusterer):
             kernel_regularizer=regularizer,
         )
         self.autoencoder_ = self.network_.base_model
-        self.network_.compile(
+        compile_prebuilt(
+            self.network_,
             optimizer=fresh_optimizer(
                 self.optimizer, lambda: keras.optimizers.Adam(learning_rate=1e-3)
             ),

@@ -8,6 +8,7 @@ from keras_cluster.callbacks.batch_position import batch_start, resumable_fit_ca
 from keras_cluster.distribute.multi_worker import adapt_for_multi_worker
 from keras_cluster.models.augmentation import augmenter
 from keras_cluster.models.normalization import layer_statistics, normalization_layer
+from keras_cluster.models.prebuilt_optimizer import compile_prebuilt
 from keras_cluster.row_source import RowSource, is_stream
 from keras_cluster.validation import (
     NON_NEGATIVE_INT,
@@ -284,8 +285,8 @@ def pretrain_autoencoder(
             hidden = keras.layers.Dropout(dropout)(pair_input)
             hidden = keras.layers.Dropout(dropout)(encoder_layer(hidden))
             pair = keras.Model(pair_input, decoder_layer(hidden), name=f"denoising_pair_{i}")
-            pair.compile(
-                optimizer=fresh_optimizer(optimizer, default_pretrain_optimizer), loss="mse"
+            compile_prebuilt(
+                pair, optimizer=fresh_optimizer(optimizer, default_pretrain_optimizer), loss="mse"
             )
             adapt_for_multi_worker(pair)
 
@@ -305,7 +306,9 @@ def pretrain_autoencoder(
             )
             lower.append(encoder_layer)
     view = reconstruction_model(autoencoder)
-    view.compile(optimizer=fresh_optimizer(optimizer, default_pretrain_optimizer), loss="mse")
+    compile_prebuilt(
+        view, optimizer=fresh_optimizer(optimizer, default_pretrain_optimizer), loss="mse"
+    )
     adapt_for_multi_worker(view)
     return view.fit(
         reconstruction_dataset(

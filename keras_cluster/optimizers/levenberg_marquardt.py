@@ -74,8 +74,9 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
     When the batch has fewer residual rows than weights (and a static batch size: Keras gives
     arrays whose last batch is partial a dynamic one), the dual form is solved instead:
     `delta = D^-1 J^T (J D^-1 J^T + mu I)^-1 r`, a rows x rows system; for a cross-entropy the
-    rows are `F_i^T J_i` and `r_i = q_i` with `F_i q_i = b_i` (`CrossEntropy.row_residuals`). With `curvature="hessian"`, `J^T J` is
-    replaced by half the Hessian of the loss (Newton's method; for tiny models).
+    rows are `F_i^T J_i` and `r_i = q_i` with `F_i q_i = b_i` (`CrossEntropy.row_residuals`).
+    With `curvature="hessian"`, `J^T J` is replaced by half the Hessian of the loss (Newton's
+    method; for tiny models).
 
     `mu_rule`:
     - `"tutorial"`: `mu <- mu / mu_decrease` after an accepted step; a rejected trial retries
