@@ -465,7 +465,9 @@ CASES = [
         ValueError,
         "distance='l2'",
     ),
-    Case("DECLoss", "target='full'", lambda: DECLoss(target="full"), ValueError, "target='full'"),
+    Case(
+        "DECLoss", "target='given'", lambda: DECLoss(target="given"), ValueError, "target='given'"
+    ),
     Case(
         "dec_loss",
         "p and q of other shapes",

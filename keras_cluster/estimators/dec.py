@@ -17,7 +17,7 @@ from keras_cluster.estimators.base import (
     BaseDeepClusterer,
 )
 from keras_cluster.estimators.n2d import import_umap, manifold_clustering
-from keras_cluster.losses.dec import DECLoss
+from keras_cluster.losses.dec import TARGETS, DECLoss
 from keras_cluster.losses.kmeans import nearest_centroid
 from keras_cluster.models.augmentation import augmenter
 from keras_cluster.models.autoencoder import fresh_optimizer, normalize
@@ -154,7 +154,7 @@ class DEC(BaseDeepClusterer):
         "update_interval": [POSITIVE_INT],
         "tol": [UNIT_INTERVAL],
         "max_iter": [NON_NEGATIVE_INT],
-        "target": [Options("full", "batch")],
+        "target": [Options(*TARGETS)],
         # An array is checked against `n_clusters` and `dims` in `_validate_init`.
         "init": [Options(*INITS), Satisfies(_is_array_like, "an array of initial centroids")],
         "callbacks": [None, CALLBACKS],
@@ -267,7 +267,7 @@ class DEC(BaseDeepClusterer):
         return keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)
 
     def _clustering_loss(self):
-        return DECLoss(target="given" if self.target == "full" else "batch")
+        return DECLoss(target=self.target)
 
     def _compile(self, model):
         compile_prebuilt(

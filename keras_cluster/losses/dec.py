@@ -6,6 +6,10 @@ from keras import ops
 from keras_cluster.api_export import keras_cluster_export
 from keras_cluster.validation import Options, validate
 
+# Where P comes from: computed over the full dataset and given as `y_true` (the paper), or from
+# each batch's own Q.
+TARGETS = ("full", "batch")
+
 
 def target_distribution(q):
     """DEC's auxiliary target distribution P from soft assignments Q.
@@ -83,13 +87,14 @@ class DECLoss(keras.losses.Loss):
     L = mean_i sum_j p_ij log(p_ij / q_ij)
     ```
 
-    With `target="given"` (the paper's way) `y_true` is P, computed over the whole dataset and
+    With `target="full"` (the paper's way) `y_true` is P, computed over the full dataset and
     held fixed between updates (see `keras_cluster.callbacks.DECSelfTraining`). With
     `target="batch"` `y_true` is ignored and P is computed from the batch's own Q (no gradient
     flows through P).
 
     Args:
-        target: `"given"` or `"batch"`.
+        target: `"full"` (P over the full dataset, given as `y_true`) or `"batch"`; the same
+            option as `keras_cluster.estimators.DEC(target=...)`.
         reduction: as `keras.losses.Loss`.
         name: loss name.
         dtype: loss dtype.
@@ -105,11 +110,9 @@ class DECLoss(keras.losses.Loss):
         Xie, Girshick & Farhadi, "Unsupervised Deep Embedding for Clustering Analysis", ICML 2016.
     """
 
-    def __init__(
-        self, target="given", reduction="sum_over_batch_size", name="dec_loss", dtype=None
-    ):
+    def __init__(self, target="full", reduction="sum_over_batch_size", name="dec_loss", dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-        self.target = validate("target", target, Options("given", "batch"))
+        self.target = validate("target", target, Options(*TARGETS))
 
     def call(self, y_true, y_pred):
         if self.target == "batch":
@@ -120,3 +123,10 @@ class DECLoss(keras.losses.Loss):
         config = super().get_config()
         config["target"] = self.target
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        # Files saved by keras_cluster 0.1.0 name the full-data target "given".
+        if config.get("target") == "given":
+            config = {**config, "target": "full"}
+        return cls(**config)

@@ -109,3 +109,10 @@ def test_config_round_trip_and_registration():
 def test_bad_target():
     with pytest.raises(ValueError, match="target.*Received: target='foo'"):
         DECLoss(target="foo")
+
+
+def test_a_loss_saved_with_the_old_target_name_loads():
+    """keras_cluster 0.1.0 called the full-data target "given": its files still load."""
+    config = keras.losses.serialize(DECLoss())
+    config["config"]["target"] = "given"
+    assert keras.losses.deserialize(config).target == "full"
