@@ -294,7 +294,7 @@ def test_fit_without_callback_raises_naming_it():
     "kwargs, match",
     [
         ({"learning_rate": 0.0}, "learning_rate"),
-        ({"mu": -1.0}, "mu"),
+        ({"mu": -1.0}, r"`mu` should be a float >= 0.*Received: mu=-1.0"),
         ({"mu_max": 1e-12}, "mu_max"),
         ({"mu_increase": 1.0}, "mu_increase"),
         ({"mu_decrease": 0.5}, "mu_decrease"),
@@ -302,7 +302,9 @@ def test_fit_without_callback_raises_naming_it():
         ({"mu_rule": "adam"}, "mu_rule"),
         ({"damping": "fletcher"}, "damping"),
         ({"curvature": "fisher"}, "curvature"),
-        ({"mu": 0.0}, "mu"),
+        # mu_min=0 so that only the rule "mu > 0 for an adaptive mu_rule" can reject mu=0.
+        ({"mu": 0.0, "mu_min": 0.0}, r"`mu` should be > 0 .* for mu_rule='tutorial'.*mu=0.0"),
+        ({"mu": 1e-12}, r"`mu` should be > 0 and within \[mu_min, mu_max\].*mu_min=1e-10"),
         ({"clipnorm": 1.0}, "clipnorm"),
         ({"weight_decay": 0.1}, "weight_decay"),
         ({"jacobian_chunk_rows": 0}, "jacobian_chunk_rows=0"),
