@@ -6,7 +6,12 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
-from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+)
 from sklearn.cluster import KMeans
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -166,7 +171,9 @@ class StopOnNonFinite(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
+class BaseDeepClusterer(
+    ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator
+):
     """Shared scikit-learn API of the deep clustering estimators.
 
     Subclasses implement `_fit(X)`, which sets `model_` (Keras model `X -> q` or, for hard
@@ -259,6 +266,15 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     def fit_predict(self, X, y=None):
         """Fit on `X` and return `labels_`."""
         return self.fit(X).labels_
+
+    @property
+    def _n_features_out(self):
+        """Columns of `transform`: the space of `cluster_centers_` (embedding or manifold).
+
+        With it, `get_feature_names_out` names them (`dec0`, `dec1`, ...) and scikit-learn's
+        `set_output(transform="pandas")` works.
+        """
+        return self.cluster_centers_.shape[1]
 
     def _validate_pretraining_params(self):
         """The checks of the pretraining parameters that involve two of them."""

@@ -409,3 +409,15 @@ def test_dec_fits_streamed_rows_from_tf_data_or_a_py_dataset(digits):
     py_dataset = DEC(n_clusters=3, **params).fit(_Batches(x, 32))
     np.testing.assert_array_equal(py_dataset.labels_, streamed.labels_)
     np.testing.assert_allclose(py_dataset.cluster_centers_, streamed.cluster_centers_, rtol=1e-5)
+
+
+def test_set_output_gives_named_dataframe_columns():
+    import pandas as pd
+
+    X, _ = load_digits(return_X_y=True)
+    dec = DEC(n_clusters=3, dims=(8, 2), finetune_epochs=1, max_iter=2, random_state=0, verbose=0)
+    dec.set_output(transform="pandas").fit(X[:60])
+    frame = dec.transform(X[:5])
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns) == ["dec0", "dec1"]
+    np.testing.assert_allclose(frame.to_numpy(), dec.encoder_.predict(X[:5], verbose=0))
