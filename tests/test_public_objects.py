@@ -96,3 +96,43 @@ def test_only_y_true_y_pred_functions_are_registered_as_losses():
     # are not Keras loss functions; their classes are.
     for name in ("kmeans_loss", "soft_nearest_neighbor_loss"):
         assert keras.saving.get_registered_object(f"keras_cluster>{name}") is None
+
+
+def test_declared_export_paths_are_the_public_names():
+    import importlib
+
+    from keras_cluster.api_export import EXPORTS
+
+    assert len(EXPORTS) >= 15
+    for path, obj in EXPORTS.items():
+        module_path, name = path.rsplit(".", 1)
+        module = importlib.import_module(module_path)
+        assert name in module.__all__, f"{path} is declared but not in {module_path}.__all__"
+        assert getattr(module, name) is obj
+
+
+def test_every_public_keras_class_declares_its_export():
+    """Layers, losses, metrics, optimizers and models: what a `.keras` file can hold."""
+    import keras_cluster
+    from keras_cluster.api_export import EXPORTS
+
+    declared = set(EXPORTS.values())
+    for subpackage in ("layers", "losses", "metrics", "optimizers", "callbacks", "models"):
+        module = getattr(keras_cluster, subpackage)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if isinstance(obj, type) and issubclass(obj, (*KERAS_BASES, keras.Model)):
+                assert obj in declared, f"keras_cluster.{subpackage}.{name} is not exported"
+
+
+@pytest.mark.parametrize(
+    "path", ["layers.ClusteringLayer", "keras_cluster.layers", "keras_cluster.layers.Other"]
+)
+def test_a_bad_export_path_is_refused(path):
+    from keras_cluster.api_export import keras_cluster_export
+
+    class ClusteringLayer(keras.layers.Layer):
+        pass
+
+    with pytest.raises(ValueError, match="`path` should"):
+        keras_cluster_export(path)(ClusteringLayer)

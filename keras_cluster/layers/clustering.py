@@ -35,7 +35,7 @@ def soft_assignment(z, centroids, alpha=1.0):
     return ops.softmax(logits, axis=-1)
 
 
-@keras_cluster_export
+@keras_cluster_export("keras_cluster.layers.ClusteringLayer")
 class ClusteringLayer(keras.layers.Layer):
     """Soft-assigns embeddings to trainable centroids with a Student's t kernel (DEC).
 

@@ -107,7 +107,7 @@ def kmeans_loss(embeddings, centroids):
     return ops.mean(nearest_centroid_distances(embeddings, centroids))
 
 
-@keras_cluster_export
+@keras_cluster_export("keras_cluster.losses.KMeansLoss")
 class KMeansLoss(keras.losses.Loss):
     """k-means loss as a Keras loss: `y_pred` = codes, `y_true` ignored, centroids held here.
 

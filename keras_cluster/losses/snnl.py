@@ -192,7 +192,7 @@ def soft_nearest_neighbor_loss(labels, features, temperature=1.0, distance="cosi
     return ops.sum(rows) / ops.maximum(count, 1.0)
 
 
-@keras_cluster_export
+@keras_cluster_export("keras_cluster.losses.SoftNearestNeighborLoss")
 class SoftNearestNeighborLoss(keras.losses.Loss):
     """Soft Nearest Neighbor Loss as a Keras loss: `y_true` = labels, `y_pred` = features.
 

@@ -313,7 +313,7 @@ _METRIC_DOC = """{purpose}
 """
 
 
-@keras_cluster_export
+@keras_cluster_export("keras_cluster.metrics.ClusteringAccuracy")
 class ClusteringAccuracy(_ContingencyMetric):
     __doc__ = _METRIC_DOC.format(
         purpose="Clustering accuracy (best one-to-one cluster-to-class map) as a Keras metric.",
@@ -334,7 +334,7 @@ class ClusteringAccuracy(_ContingencyMetric):
         super().__init__(n_clusters, n_classes=n_classes, name=name, dtype=dtype)
 
 
-@keras_cluster_export
+@keras_cluster_export("keras_cluster.metrics.NormalizedMutualInformation")
 class NormalizedMutualInformation(_ContingencyMetric):
     __doc__ = _METRIC_DOC.format(
         purpose="Normalized mutual information (arithmetic mean normalisation) as a Keras metric.",
@@ -350,7 +350,7 @@ class NormalizedMutualInformation(_ContingencyMetric):
         super().__init__(n_clusters, n_classes=n_classes, name=name, dtype=dtype)
 
 
-@keras_cluster_export
+@keras_cluster_export("keras_cluster.metrics.AdjustedRandIndex")
 class AdjustedRandIndex(_ContingencyMetric):
     __doc__ = _METRIC_DOC.format(
         purpose="Adjusted Rand index as a Keras metric.",
