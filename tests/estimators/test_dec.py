@@ -9,6 +9,7 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 
 from keras_cluster.estimators import DEC, IDEC
+from tests.test_row_source import Batches
 
 TINY = dict(
     dims=(32, 5),
@@ -385,18 +386,6 @@ def test_auto_epochs_are_the_ones_run(digits):
     assert estimator.pretrain_epochs_ == 600
 
 
-class _Batches(keras.utils.PyDataset):
-    def __init__(self, x, batch_size):
-        super().__init__()
-        self.x, self.batch_size = x, batch_size
-
-    def __len__(self):
-        return -(-len(self.x) // self.batch_size)
-
-    def __getitem__(self, index):
-        return self.x[index * self.batch_size : (index + 1) * self.batch_size]
-
-
 def test_dec_fits_streamed_rows_from_tf_data_or_a_py_dataset(digits):
     """The same rows in the same order give the same fit, whichever stream carries them."""
     import tensorflow as tf
@@ -406,7 +395,7 @@ def test_dec_fits_streamed_rows_from_tf_data_or_a_py_dataset(digits):
     streamed = DEC(n_clusters=3, **params).fit(tf.data.Dataset.from_tensor_slices(x).batch(32))
     assert streamed.n_features_in_ == 64 and streamed.labels_.shape == (128,)
     np.testing.assert_array_equal(streamed.predict(x), streamed.labels_)
-    py_dataset = DEC(n_clusters=3, **params).fit(_Batches(x, 32))
+    py_dataset = DEC(n_clusters=3, **params).fit(Batches(x, 32))
     np.testing.assert_array_equal(py_dataset.labels_, streamed.labels_)
     np.testing.assert_allclose(py_dataset.cluster_centers_, streamed.cluster_centers_, rtol=1e-5)
 
