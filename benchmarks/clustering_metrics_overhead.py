@@ -27,9 +27,9 @@ from keras_cluster.metrics import (  # noqa: E402
     AdjustedRandIndex,
     ClusteringAccuracy,
     NormalizedMutualInformation,
-    linear_sum_assignment,
 )
 from keras_cluster.metrics.clustering import _ContingencyMetric  # noqa: E402
+from keras_cluster.metrics.linear_assignment import linear_sum_assignment  # noqa: E402
 
 
 def _host_accuracy(contingency):

@@ -46,9 +46,9 @@ from keras_cluster.metrics import (
     NormalizedMutualInformation,
     adjusted_rand_index,
     clustering_accuracy,
-    linear_sum_assignment,
     normalized_mutual_info,
 )
+from keras_cluster.metrics.linear_assignment import linear_sum_assignment
 from keras_cluster.models import (
     DeepClusteringNetwork,
     SoftNearestNeighborModel,

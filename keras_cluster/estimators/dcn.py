@@ -7,7 +7,7 @@ from keras_cluster import defaults
 from keras_cluster.callbacks.batch_position import batch_start, resumable_fit_callbacks
 from keras_cluster.distribute.multi_worker import adapt_for_multi_worker
 from keras_cluster.estimators.base import CALLBACKS, PRETRAINING_CONSTRAINTS, BaseDeepClusterer
-from keras_cluster.estimators.hard_clustering import NearestCentroidMixin
+from keras_cluster.estimators.nearest_centroid import NearestCentroidMixin
 from keras_cluster.models.autoencoder import (
     fresh_optimizer,
     reconstruction_dataset,

@@ -7,7 +7,7 @@ from sklearn.mixture import GaussianMixture
 
 from keras_cluster import defaults
 from keras_cluster.estimators.base import PRETRAINING_CONSTRAINTS, WEIGHTS_FILE, BaseDeepClusterer
-from keras_cluster.layers.clustering import soft_assignment
+from keras_cluster.layers.student_t import soft_assignment
 from keras_cluster.validation import (
     NON_NEGATIVE,
     POSITIVE_INT,

@@ -7,7 +7,7 @@ from sklearn.utils.validation import _num_samples
 
 from keras_cluster.callbacks.temperature_annealing import TemperatureAnnealing
 from keras_cluster.estimators.base import CALLBACKS, BaseDeepClusterer, check_features
-from keras_cluster.estimators.hard_clustering import NearestCentroidMixin
+from keras_cluster.estimators.nearest_centroid import NearestCentroidMixin
 from keras_cluster.layers.centroid_distances import CentroidDistances
 from keras_cluster.losses.snnl import DISTANCES
 from keras_cluster.models.autoencoder import DEFAULT_DIMS, fresh_optimizer

@@ -1,4 +1,8 @@
-"""Clustering scores against labels: NumPy functions and Keras metrics (ACC, NMI, ARI)."""
+"""Clustering scores against labels: NumPy functions and Keras metrics (ACC, NMI, ARI).
+
+The in-graph Hungarian algorithm behind the Keras ACC metric is an implementation detail in
+`keras_cluster.metrics.linear_assignment`, not part of the metrics' API.
+"""
 
 from keras_cluster.metrics.clustering import (
     AdjustedRandIndex,
@@ -8,7 +12,6 @@ from keras_cluster.metrics.clustering import (
     clustering_accuracy,
     normalized_mutual_info,
 )
-from keras_cluster.metrics.linear_assignment import linear_sum_assignment
 
 __all__ = [
     "AdjustedRandIndex",
@@ -16,6 +19,5 @@ __all__ = [
     "NormalizedMutualInformation",
     "adjusted_rand_index",
     "clustering_accuracy",
-    "linear_sum_assignment",
     "normalized_mutual_info",
 ]

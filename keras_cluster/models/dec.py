@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_cluster.layers.clustering import ClusteringLayer
+from keras_cluster.layers.student_t import ClusteringLayer
 from keras_cluster.models.autoencoder import reconstruction_model
 
 CLUSTERING_OUTPUT = "clustering"
