@@ -282,3 +282,5 @@ def test_console_script_help_in_a_subprocess():
     assert result.returncode == 0, result.stderr
     for option in ("--n-clusters", "--method", "--out", "--export", "--quiet", "--labels"):
         assert option in result.stdout
+    # TensorFlow's start-up lines (oneDNN, CUDA drivers, CPU features) stay out of the way.
+    assert result.stderr == "", result.stderr
