@@ -6,7 +6,8 @@ Usage (from the repository root):
 
 Each data set gets one table: per method, the median over seeds of ACC / NMI / ARI and of the
 seconds a run took (pretraining included), with the seeds' range, and the pretraining's achieved
-GFLOP/s. The header states the machine, the library versions and the date the rows were written.
+GFLOP/s; and a plot of ACC and NMI with the seeds' range (`benchmarks/plots/<data>.png`). The
+header states the machine, the library versions and the date the rows were written.
 """
 
 import argparse
@@ -19,6 +20,7 @@ import statistics
 from collections import defaultdict
 
 OUT = pathlib.Path(__file__).resolve().parent / "RESULTS.md"
+PLOTS = OUT.parent / "plots"
 NAMES = {"pretraining": "AE + k-means (the start)", "pretraining-da": "AE + k-means, augmented"}
 
 
@@ -69,10 +71,56 @@ def table(rows):
     return "\n".join(lines)
 
 
+def plot(data, rows, folder):
+    """A PNG of each method's ACC and NMI: the median over seeds, the seeds' range as a bar.
+
+    Returns the path written, relative to `RESULTS.md`'s folder.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by_method = defaultdict(list)
+    for row in rows:
+        by_method[row["method"]].append(row)
+    methods = list(by_method)
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(methods) + 1.2))
+    for offset, (score, colour) in zip((-0.15, 0.15), (("acc", "C0"), ("nmi", "C1")), strict=True):
+        values = [[r[score] for r in by_method[m]] for m in methods]
+        medians = [statistics.median(v) for v in values]
+        low = [m - min(v) for m, v in zip(medians, values, strict=True)]
+        high = [max(v) - m for m, v in zip(medians, values, strict=True)]
+        positions = [i + offset for i in range(len(methods))]
+        ax.errorbar(
+            medians,
+            positions,
+            xerr=[low, high],
+            fmt="o",
+            color=colour,
+            capsize=3,
+            label=f"{score.upper()} (median, seeds' range)",
+        )
+    ax.set_yticks(range(len(methods)), [NAMES.get(m, m) for m in methods])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("score")
+    ax.set_title(data)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower left", fontsize="small")
+    fig.tight_layout()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{data}.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path.relative_to(OUT.parent)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("files", nargs="+", help="JSON files written by clustering_quality.py")
     parser.add_argument("--out", default=str(OUT))
+    parser.add_argument("--no-plots", action="store_true", help="tables only (no matplotlib)")
     args = parser.parse_args()
     rows = []
     written = []
@@ -101,6 +149,8 @@ def main():
     ]
     for data, data_rows in by_data.items():
         parts += [f"## {data}", "", table(data_rows), ""]
+        if not args.no_plots:
+            parts += [f"![{data}: ACC and NMI by method]({plot(data, data_rows, PLOTS)})", ""]
     pathlib.Path(args.out).write_text("\n".join(parts))
     print(f"wrote {args.out}")
 
