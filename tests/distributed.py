@@ -26,6 +26,17 @@ tf.config.set_logical_device_configuration(
 """
 
 
+def rss_mb():
+    """This process's resident memory in MB (psutil if installed, else Linux's procfs)."""
+    try:
+        import psutil
+    except ImportError:
+        with open("/proc/self/status") as status:
+            line = next(line for line in status if line.startswith("VmRSS:"))
+        return int(line.split()[1]) / 1024
+    return psutil.Process().memory_info().rss / 2**20
+
+
 def child_env(**extra):
     """`os.environ` for a child Python process: this checkout's `keras_cluster` first on the path
     (a script in a temporary folder would otherwise import the installed one), CPU only, quiet TF.

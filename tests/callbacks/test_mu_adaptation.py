@@ -267,16 +267,7 @@ MEMORY_SCRIPT = textwrap.dedent(
     import keras, numpy as np
     from keras_cluster.callbacks import MuAdaptation
     from keras_cluster.optimizers import LevenbergMarquardt
-
-
-    def rss_mb():
-        try:
-            import psutil
-        except ImportError:
-            with open("/proc/self/status") as status:
-                line = next(line for line in status if line.startswith("VmRSS:"))
-            return int(line.split()[1]) / 1024
-        return psutil.Process().memory_info().rss / 2**20
+    from tests.distributed import rss_mb
 
 
     adam = sys.argv[1] == "fresh-adam"  # the same sweep with Keras's Adam, for comparison

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from keras_cluster.estimators import DCN, DEC
+from tests.distributed import child_env
 
 TINY = dict(dims=(8, 2), finetune_epochs=1, batch_size=32, verbose=0)
 BUDGET = {"DEC": dict(max_iter=2, update_interval=1), "DCN": dict(epochs=1)}
@@ -41,12 +42,7 @@ RSS_SCRIPT = textwrap.dedent(
     import numpy as np
     from keras_cluster.datasets import load_digits
     from keras_cluster.estimators import DCN, DEC
-
-    def rss_mb():
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmRSS"):
-                    return int(line.split()[1]) / 1024
+    from tests.distributed import rss_mb
 
     name, fits = sys.argv[1], int(sys.argv[2])
     X = load_digits()[0][:300]
@@ -75,6 +71,7 @@ def test_rss_grows_at_most_15_percent_from_the_5th_to_the_20th_fit(name):
         text=True,
         timeout=1200,
         check=True,
+        env=child_env(),  # this checkout's keras_cluster and tests, not the installed ones
     )
     rss = json.loads(result.stdout.strip().splitlines()[-1])
     growth = (rss[19] - rss[4]) / rss[4]
