@@ -113,6 +113,12 @@ def summarise(name, rows):
     print(f"{name:>22} over {len(rows)} runs: " + " | ".join(text), flush=True)
 
 
+def write_rows(path, records):
+    """Write every row so far to `path` (after each run, so a long benchmark keeps its rows)."""
+    if path:
+        pathlib.Path(path).write_text(json.dumps(records, indent=1) + "\n")
+
+
 def run_data(name, args, params, workdir, records):
     x, y = load(name, args.mnist_path)
     n_clusters = len(np.unique(y))
@@ -137,6 +143,14 @@ def run_data(name, args, params, workdir, records):
                 if name not in IMAGE_SHAPES:
                     raise SystemExit(f"{method} needs image data; {name} is not")
                 extra = {"augmentation": augmentation(), "image_shape": IMAGE_SHAPES[name]}
+            stem = f"{name}_{seed}_{augmented or 'clean'}"
+            cached = pathlib.Path(args.weights_dir or workdir) / f"{stem}.json"
+            if augmented not in pretrained and args.weights_dir and cached.exists():
+                # A pretraining kept by an earlier run with the same --weights-dir: reused with
+                # the seconds and scores it was measured at.
+                kept = json.loads(cached.read_text())
+                pretrained[augmented] = (kept["path"], kept["seconds"], tuple(kept["scores"]))
+                print(f"  seed {seed}: pretraining reused from {kept['path']}", flush=True)
             if augmented not in pretrained:
                 started = time.perf_counter()
                 ae = DEC(
@@ -146,12 +160,14 @@ def run_data(name, args, params, workdir, records):
                     **{**params, **extra, "max_iter": 0},
                 ).fit(x)
                 seconds = time.perf_counter() - started
-                stem = f"{name}_{seed}_{augmented or 'clean'}"
-                path = str(pathlib.Path(workdir) / f"{stem}.weights.h5")
+                path = str(pathlib.Path(args.weights_dir or workdir) / f"{stem}.weights.h5")
                 ae.autoencoder_.save_weights(path)
                 gflops = pretraining_gflops(ae, x.shape[0], seconds)
                 start_scores = scores(y, ae.kmeans_.labels_)
                 pretrained[augmented] = (path, seconds, start_scores)
+                cached.write_text(
+                    json.dumps({"path": path, "seconds": seconds, "scores": list(start_scores)})
+                )
                 print(
                     f"  seed {seed}: pretraining{' (augmented)' if augmented else ''} "
                     f"{seconds:.1f}s, {gflops:.0f} GFLOP/s; AE+k-means ACC {start_scores[0]:.4f} "
@@ -194,6 +210,7 @@ def run_data(name, args, params, workdir, records):
                 dict(data=name, seed=seed, method=method, seconds=total, acc=row[0], nmi=row[1],
                      ari=row[2], start_acc=start_scores[0])
             )  # fmt: skip
+            write_rows(args.json, records)
         for augmented, (_, seconds, start_scores) in pretrained.items():
             key = "AE+k-means" + ("-da" if augmented else "")
             results.setdefault(key, []).append((*start_scores, seconds))
@@ -221,6 +238,11 @@ def main():
         "--param", action="append", default=[], help="estimator argument name=value"
     )
     parser.add_argument("--json", default=None, help="also write every row to this JSON file")
+    parser.add_argument(
+        "--weights-dir",
+        default=None,
+        help="keep each seed's pretrained autoencoder here and reuse it in later runs",
+    )
     parser.add_argument("--verbose", type=int, default=0)
     args = parser.parse_args()
     params = {}
@@ -232,7 +254,7 @@ def main():
         for name in args.data:
             run_data(name, args, params, workdir, records)
     if args.json:
-        pathlib.Path(args.json).write_text(json.dumps(records, indent=1) + "\n")
+        write_rows(args.json, records)
         print(f"wrote {args.json}")
 
 
