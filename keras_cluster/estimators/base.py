@@ -280,17 +280,6 @@ class BaseDeepClusterer(
         """The checks of the pretraining parameters that involve two of them."""
         validate_augmentation(self.augmentation, self.image_shape)
 
-    def _pretrain_and_kmeans(self, source, kernel_regularizer=None, weights=None):
-        """`_build_and_pretrain`, then k-means on the embedding; returns the centroids.
-
-        Sets `kmeans_` (the fitted `KMeans`) and `init_labels_`. For a streamed `X` the k-means
-        runs on a sample of at most `defaults.KMEANS_STREAM_SAMPLE` embedded rows and every row
-        takes its nearest centroid. With `backup_dir`, the result is saved, and a restart after
-        it restores it instead (then `kmeans_` is None).
-        """
-        self._build_and_pretrain(source, kernel_regularizer=kernel_regularizer, weights=weights)
-        return self._initialization(source, self._kmeans_initialization)
-
     def _initialization(self, source, initialize):
         """`initialize(source)` -> `(centroids, labels)`, or its result saved in `backup_dir`."""
         backup_dir = getattr(self, "backup_dir", None)

@@ -6,7 +6,13 @@ import numpy as np
 from keras_cluster import defaults
 from keras_cluster.callbacks.batch_position import batch_start, resumable_fit_callbacks
 from keras_cluster.distribute.multi_worker import adapt_for_multi_worker
-from keras_cluster.estimators.base import CALLBACKS, PRETRAINING_CONSTRAINTS, BaseDeepClusterer
+from keras_cluster.estimators.base import (
+    CALLBACKS,
+    PRETRAINING_CONSTRAINTS,
+    WEIGHTS_FILE,
+    BaseDeepClusterer,
+)
+from keras_cluster.estimators.initialization import INIT_CONSTRAINTS, CentroidInitMixin
 from keras_cluster.estimators.nearest_centroid import NearestCentroidMixin
 from keras_cluster.models.autoencoder import (
     fresh_optimizer,
@@ -18,12 +24,13 @@ from keras_cluster.models.prebuilt_optimizer import compile_prebuilt
 from keras_cluster.validation import NON_NEGATIVE, NON_NEGATIVE_INT, OPTIMIZER, POSITIVE, Options
 
 
-class DCN(NearestCentroidMixin, BaseDeepClusterer):
+class DCN(CentroidInitMixin, NearestCentroidMixin, BaseDeepClusterer):
     """Deep Clustering Network (Yang et al. 2017) with a scikit-learn API.
 
     1. Pretrain the autoencoder `X-dims-X` (end to end, or layer-wise denoising then end to
        end), its input normalized inside the model (`normalization`, as `DEC`).
-    2. k-means (`n_init=kmeans_n_init`) on the embedding initialises the centroids.
+    2. k-means (`n_init=kmeans_n_init`) on the embedding initialises the centroids (`init`, as
+       `DEC`'s).
     3. `epochs` of `model.fit` on the paper's per-sample objective
 
        ```
@@ -51,6 +58,11 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
         l2: L2 factor of the kernel regularizers (>= 0; 0 = none).
         normalization: `"global"`, `"feature"` or None, as `DEC`.
         pretrain: `"end_to_end"` or `"layerwise"`.
+        autoencoder_weights: path of a `.weights.h5` file of an autoencoder with the same
+            feature count and `dims` (e.g. `DEC(..., max_iter=0).fit(X).autoencoder_.save_weights(
+            path)`): loaded instead of pretraining, so DEC, IDEC, N2D and DCN can start from one
+            autoencoder. Default None. The file holds no regularizer: `l2` applies to the
+            clustering stage.
         pretrain_epochs: epochs for each layer pair of the layer-wise pretraining.
         finetune_epochs: epochs of end-to-end autoencoder training, or `"auto"` (default):
             about 1,200 optimizer steps and at least 50 epochs (`keras_cluster.defaults`).
@@ -59,6 +71,9 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
         optimizer: optimizer of the clustering stage (default Adam(1e-4)).
         batch_size: mini-batch size of every stage.
         epochs: epochs of the clustering stage.
+        init: the initial centroids: `"kmeans"` (the paper), `"manifold"` (the centroids of
+            N2D's UMAP + k-means partition of the embedding; needs the umap extra), or an array
+            `(n_clusters, dims[-1])`. See `keras_cluster.estimators.initialization`.
         augmentation: optional Keras layer or model applied to every pretraining and clustering
             batch seen as images of `image_shape`, as `DEC`.
         image_shape: shape of one sample as an image; with `augmentation`.
@@ -78,7 +93,9 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
         encoder_: Keras model `X -> z`.
         autoencoder_: Keras model `X -> X_hat`.
         network_: the trained `DeepClusteringNetwork`.
-        kmeans_: the k-means fitted on the pretrained embedding.
+        kmeans_: the k-means fitted on the pretrained embedding (`init="kmeans"`).
+        init_labels_: the partition the centroids started from.
+        pretrain_epochs_: end-to-end pretraining epochs run (0 with `autoencoder_weights`).
         history_: the clustering stage's `History`.
         fit_time_: seconds spent in `fit`.
 
@@ -102,6 +119,8 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
     _parameter_constraints = {
         **BaseDeepClusterer._parameter_constraints,
         **PRETRAINING_CONSTRAINTS,
+        **INIT_CONSTRAINTS,
+        "autoencoder_weights": [None, WEIGHTS_FILE],
         "clustering_weight": [NON_NEGATIVE],
         "centroid_update": [Options(*CENTROID_UPDATES)],
         "initial_count": [POSITIVE],
@@ -122,6 +141,7 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
         l2=0.0,
         normalization=defaults.NORMALIZATION,
         pretrain=defaults.PRETRAIN,
+        autoencoder_weights=None,
         pretrain_epochs=defaults.LAYERWISE_EPOCHS,
         finetune_epochs=defaults.FINETUNE_EPOCHS,
         pretrain_optimizer=None,
@@ -129,6 +149,7 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
         optimizer=None,
         batch_size=defaults.BATCH_SIZE,
         epochs=50,
+        init="kmeans",
         augmentation=None,
         image_shape=None,
         kmeans_n_init=defaults.KMEANS_N_INIT,
@@ -145,6 +166,7 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
         self.l2 = l2
         self.normalization = normalization
         self.pretrain = pretrain
+        self.autoencoder_weights = autoencoder_weights
         self.pretrain_epochs = pretrain_epochs
         self.finetune_epochs = finetune_epochs
         self.pretrain_optimizer = pretrain_optimizer
@@ -152,6 +174,7 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
         self.optimizer = optimizer
         self.batch_size = batch_size
         self.epochs = epochs
+        self.init = init
         self.augmentation = augmentation
         self.image_shape = image_shape
         self.kmeans_n_init = kmeans_n_init
@@ -163,10 +186,11 @@ class DCN(NearestCentroidMixin, BaseDeepClusterer):
     def _validate_params(self):
         super()._validate_params()
         self._validate_pretraining_params()
+        self._validate_init()
 
     def _fit(self, source):
         regularizer = keras.regularizers.L2(self.l2) if self.l2 else None
-        centroids = self._pretrain_and_kmeans(source, kernel_regularizer=regularizer)
+        centroids = self._initial_centroids(source, kernel_regularizer=regularizer)
 
         self.network_ = DeepClusteringNetwork(
             reconstruction_model(self.autoencoder_),

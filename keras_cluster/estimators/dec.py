@@ -16,9 +16,8 @@ from keras_cluster.estimators.base import (
     WEIGHTS_FILE,
     BaseDeepClusterer,
 )
-from keras_cluster.estimators.n2d import import_umap, manifold_clustering
+from keras_cluster.estimators.initialization import INIT_CONSTRAINTS, CentroidInitMixin
 from keras_cluster.losses.dec import TARGETS, DECLoss
-from keras_cluster.losses.kmeans import nearest_centroid
 from keras_cluster.models.augmentation import augmenter
 from keras_cluster.models.autoencoder import fresh_optimizer, normalize
 from keras_cluster.models.dec import (
@@ -37,18 +36,10 @@ from keras_cluster.validation import (
     POSITIVE_INT,
     UNIT_INTERVAL,
     Options,
-    Satisfies,
-    check_array,
 )
 
-INITS = ("kmeans", "manifold")
 
-
-def _is_array_like(value):
-    return not isinstance(value, str) and np.ndim(value) > 0
-
-
-class DEC(BaseDeepClusterer):
+class DEC(CentroidInitMixin, BaseDeepClusterer):
     """Deep Embedded Clustering (Xie, Girshick & Farhadi 2016) with a scikit-learn API.
 
     1. Pretrain the autoencoder `X-dims-X` (end to end, or greedy layer-wise denoising then end
@@ -155,8 +146,7 @@ class DEC(BaseDeepClusterer):
         "tol": [UNIT_INTERVAL],
         "max_iter": [NON_NEGATIVE_INT],
         "target": [Options(*TARGETS)],
-        # An array is checked against `n_clusters` and `dims` in `_validate_init`.
-        "init": [Options(*INITS), Satisfies(_is_array_like, "an array of initial centroids")],
+        **INIT_CONSTRAINTS,
         "callbacks": [None, CALLBACKS],
     }
 
@@ -217,51 +207,6 @@ class DEC(BaseDeepClusterer):
         super()._validate_params()
         self._validate_pretraining_params()
         self._validate_init()
-
-    def _validate_init(self):
-        if isinstance(self.init, str):
-            return
-        expected = (self.n_clusters, tuple(self.dims)[-1])
-        try:
-            centroids = check_array("init", self.init)
-        except ValueError as error:
-            raise ValueError(
-                f"`init` as an array should hold finite initial centroids of shape {expected} "
-                f"(n_clusters, dims[-1]). {error}"
-            ) from error
-        if centroids.shape != expected:
-            raise ValueError(
-                f"`init` as an array should hold finite initial centroids of shape {expected} "
-                f"(n_clusters, dims[-1]). Received: init with shape {centroids.shape} and dtype "
-                f"{centroids.dtype}"
-            )
-
-    def _initial_centroids(self, source):
-        """Pretrain, then the centroids `init` asks for; sets `init_labels_`."""
-        if isinstance(self.init, str) and self.init == "manifold":
-            import_umap()  # before the pretraining: a missing extra fails at once
-        self._build_and_pretrain(source, weights=self.autoencoder_weights)
-        if isinstance(self.init, str) and self.init == "kmeans":
-            return self._initialization(source, self._kmeans_initialization)
-        return self._initialization(source, self._given_initialization)
-
-    def _given_initialization(self, source):
-        """`init="manifold"` or an array: the centroids and the partition they induce."""
-        embedding = self._predict_rows(self.encoder_, source)
-        if isinstance(self.init, str):
-            _, _, clusterer = manifold_clustering(
-                embedding,
-                self.n_clusters,
-                n_init=self.kmeans_n_init,
-                random_state=self.random_state,
-            )
-            labels = clusterer.labels_.astype(np.int64)
-            self._log("Centroids from N2D's UMAP + k-means partition of the embedding")
-            centroids = np.stack([embedding[labels == k].mean(0) for k in range(self.n_clusters)])
-            return centroids, labels
-        centroids = np.asarray(self.init, dtype=np.float32)
-        nearest = nearest_centroid(keras.ops.convert_to_tensor(embedding), centroids)
-        return centroids, keras.ops.convert_to_numpy(nearest).astype(np.int64)
 
     def _default_optimizer(self):
         return keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)

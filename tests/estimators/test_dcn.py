@@ -3,7 +3,7 @@ import pytest
 from sklearn.base import clone
 
 from keras_cluster.datasets import load_digits
-from keras_cluster.estimators import DCN
+from keras_cluster.estimators import DCN, DEC
 from tests.distributed import run_workers
 
 SMALL = dict(
@@ -16,6 +16,8 @@ SMALL = dict(
     random_state=0,
     verbose=0,
 )
+DEC_TINY = {key: SMALL[key] for key in ("dims", "finetune_epochs", "batch_size", "random_state")}
+DEC_TINY.update(kmeans_n_init=2, verbose=0)
 
 
 def test_fit_sets_the_sklearn_attributes():
@@ -38,6 +40,45 @@ def test_fit_sets_the_sklearn_attributes():
     assert clone(estimator).get_params()["l2"] == 1e-4
 
 
+def test_dcn_starts_from_a_shared_autoencoder_and_given_centroids(tmp_path):
+    X, _ = load_digits()
+    X = X[:200]
+    pretrained = DEC(4, **{**DEC_TINY, "max_iter": 0}).fit(X)
+    path = str(tmp_path / "ae.weights.h5")
+    pretrained.autoencoder_.save_weights(path)
+    shared = {**SMALL, "finetune_epochs": 0, "autoencoder_weights": path}
+    # The DEC-pretrained autoencoder, k-means with the same seed: the same start as DEC's.
+    estimator = DCN(4, **{**shared, "epochs": 0}).fit(X)
+    assert estimator.pretrain_epochs_ == 0
+    np.testing.assert_allclose(
+        estimator.transform(X), pretrained.transform(X), rtol=1e-5, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        estimator.kmeans_.cluster_centers_,
+        pretrained.kmeans_.cluster_centers_,
+        rtol=1e-4,
+        atol=1e-5,
+    )
+    # Given centroids: kept when no epoch runs, and the partition is the nearest-centroid one.
+    centroids = pretrained.kmeans_.cluster_centers_[::-1].copy()
+    given = DCN(4, **{**shared, "epochs": 0, "init": centroids}).fit(X)
+    np.testing.assert_allclose(given.cluster_centers_, centroids, rtol=1e-6)
+    codes = given.transform(X)
+    nearest = ((codes[:, None] - centroids[None]) ** 2).sum(-1).argmin(1)
+    np.testing.assert_array_equal(given.init_labels_, nearest)
+    np.testing.assert_array_equal(given.labels_, nearest)
+
+
+def test_dcn_manifold_init_starts_from_the_n2d_partition():
+    pytest.importorskip("umap")
+    X, _ = load_digits()
+    X = X[:200]
+    estimator = DCN(4, **{**SMALL, "epochs": 0, "init": "manifold"}).fit(X)
+    codes = estimator.transform(X)
+    expected = np.stack([codes[estimator.init_labels_ == k].mean(0) for k in range(4)])
+    np.testing.assert_allclose(estimator.cluster_centers_, expected, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize(
     "kwargs,message",
     [
@@ -47,6 +88,9 @@ def test_fit_sets_the_sklearn_attributes():
         ({"l2": -0.1}, "l2"),
         ({"epochs": -1}, "epochs"),
         ({"pretrain": "rbm"}, "pretrain"),
+        ({"init": "random"}, "init='random'"),
+        ({"init": np.zeros((2, 8))}, r"Received: init with shape \(2, 8\)"),
+        ({"autoencoder_weights": "missing.weights.h5"}, "autoencoder_weights='missing"),
     ],
 )
 def test_bad_parameters_raise(kwargs, message):
@@ -59,7 +103,7 @@ WORKERS_SCRIPT = """
 import json
 import tensorflow as tf
 from keras_cluster.datasets import load_digits
-from keras_cluster.estimators import DCN
+from keras_cluster.estimators import DCN, DEC
 from tests.distributed import run_workers
 from tests.estimators.test_dcn import SMALL
 
