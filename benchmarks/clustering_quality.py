@@ -11,8 +11,8 @@ Usage (from the repository root):
 Every method runs with the estimators' default arguments unless `--param name=value` (Python
 literals) says otherwise. Per seed, one pretraining is shared by the methods without augmentation
 (`autoencoder_weights=`) and one by the augmented ones (`-da`: random shifts of 0.1 and rotations
-of 10 degrees, DEC-DA), so DEC, IDEC and N2D differ only in their clustering stage (`-manifold`:
-DEC / IDEC with `init="manifold"`, started from N2D's partition); a run's time is
+of 10 degrees, DEC-DA), so DEC, IDEC, N2D and DCN differ only in their clustering stage (`-manifold`:
+DEC / IDEC / DCN with `init="manifold"`, started from N2D's partition); a run's time is
 its pretraining's plus its own fit. Prints one line per run (ACC, NMI, ARI, seconds, the AE +
 k-means start), then mean / median / spread per method, k-means on the features as reference, and
 the pretraining's achieved GFLOP/s (6 x weights x samples x epochs, the dense layers' forward and
@@ -50,6 +50,7 @@ METHODS = {
     "n2d": (N2D, {}, False),
     "n2d-gmm": (N2D, {"clusterer": "gmm"}, False),
     "dcn": (DCN, {}, False),
+    "dcn-manifold": (DCN, {"init": "manifold"}, False),
     "dec-manifold": (DEC, {"init": "manifold"}, False),
     "idec-manifold": (IDEC, {"init": "manifold"}, False),
     "dec-da": (DEC, {}, True),
@@ -185,20 +186,17 @@ def run_data(name, args, params, workdir, records):
                 estimator_params.pop("max_iter", None)
                 estimator_params.pop("update_interval", None)
             if estimator_class is DCN:
-                # DCN keeps its own pretraining call (no autoencoder_weights argument).
-                estimator = DCN(n_clusters, random_state=seed, verbose=args.verbose, **extra)
-                estimator.fit(x)
-                total = estimator.fit_time_
-            else:
-                estimator = estimator_class(
-                    n_clusters,
-                    random_state=seed,
-                    verbose=args.verbose,
-                    autoencoder_weights=path,
-                    **estimator_params,
-                )
-                estimator.fit(x)
-                total = pretrain_seconds + estimator.fit_time_
+                for name_ in ("max_iter", "update_interval", "tol", "gamma"):
+                    estimator_params.pop(name_, None)
+            estimator = estimator_class(
+                n_clusters,
+                random_state=seed,
+                verbose=args.verbose,
+                autoencoder_weights=path,
+                **estimator_params,
+            )
+            estimator.fit(x)
+            total = pretrain_seconds + estimator.fit_time_
             row = (*scores(y, estimator.labels_), total)
             results.setdefault(method.upper(), []).append(row)
             print(
