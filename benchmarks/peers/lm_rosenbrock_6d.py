@@ -15,7 +15,7 @@ import time
 
 import keras
 import numpy as np
-from lm_common import (
+from benchmarks.peers.lm_common import (
     EpochTimer,
     fit_ours,
     fit_tf_peer,

@@ -14,7 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from timing import interleaved  # noqa: E402
+from benchmarks.speed.timing import interleaved  # noqa: E402
 
 from keras_cluster.losses import soft_nearest_neighbor_loss  # noqa: E402
 from keras_cluster.losses.snnl import pairwise_distances  # noqa: E402

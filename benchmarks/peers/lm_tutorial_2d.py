@@ -15,7 +15,7 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
-from lm_common import EpochTimer, fit_ours, fit_tf_peer, median_after_first, mlp
+from benchmarks.peers.lm_common import EpochTimer, fit_ours, fit_tf_peer, median_after_first, mlp
 from scipy.optimize import least_squares
 
 from keras_cluster.callbacks import MuAdaptation

@@ -42,7 +42,7 @@ from keras_cluster.datasets import load_digits, load_mnist
 from keras_cluster.estimators import DCN, DEC, IDEC, N2D
 from keras_cluster.metrics import adjusted_rand_index, clustering_accuracy, normalized_mutual_info
 
-SHARED_MNIST = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
+SHARED_MNIST = pathlib.Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist.npz"
 # name: (estimator, its extra arguments, augmented pretraining and batches)
 METHODS = {
     "dec": (DEC, {}, False),

@@ -21,7 +21,7 @@ import tempfile
 
 import keras
 import numpy as np
-from clustering_quality import load
+from benchmarks.quality.clustering_quality import load
 
 from keras_cluster.estimators import DEC
 from keras_cluster.metrics import clustering_accuracy, normalized_mutual_info
