@@ -13,7 +13,9 @@ One schema for every benchmark: a JSON file holds a list of rows, each a flat ob
 - optionally `curve`: the loss against wall time of a training run, one entry per epoch:
   `{"seconds": [...], "loss": [...], "val_loss": [...]}` (seconds since `fit` began, the time
   spent computing the validation figures left out), with `val_accuracy` for classifiers;
-- `machine` and `date`, added by `write_rows`.
+- optionally `plot`: the name of the loss-against-time plot the curve goes to (default: the
+  problem), so that runs of one problem with different stopping rules share their axes;
+- `machine`, `date` and `command` (how the rows were made), added by `write_rows`.
 
 Rows go to `benchmarks/results/<name>.json` (not tracked by git); `benchmarks.report` turns them
 into `benchmarks/RESULTS.md`.
@@ -24,6 +26,8 @@ import json
 import os
 import pathlib
 import platform
+import shlex
+import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
@@ -66,8 +70,17 @@ def add_json_argument(parser, name):
     )
 
 
+def command():
+    """The command line of this process, as `python -m <module> <arguments>` when run so."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    program = f"python -m {spec.name}" if spec is not None else f"python {sys.argv[0]}"
+    text = " ".join([program, *map(shlex.quote, sys.argv[1:])])
+    return text.replace(f"{ROOT.parent}{os.sep}", "")  # paths in this checkout: relative
+
+
 def write_rows(path, rows):
-    """Write `rows` to `path` as a JSON list, each stamped with the machine and the UTC date.
+    """Write `rows` to `path` as a JSON list, each stamped with the machine, the UTC date and
+    the command.
 
     Called after every run of a long benchmark, so that an interrupted one keeps its rows.
     """
@@ -76,6 +89,7 @@ def write_rows(path, rows):
     stamp = {
         "machine": machine(),
         "date": datetime.datetime.now(datetime.timezone.utc).date().isoformat(),
+        "command": command(),
     }
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

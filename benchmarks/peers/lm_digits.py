@@ -97,6 +97,7 @@ class AccuracyTimer(keras.callbacks.Callback):
             epochs=self.epochs,
             val_accuracy=self.accuracy,
             curve=self.curve,
+            plot="digits 64-32-10",
             **extra,
         )
 

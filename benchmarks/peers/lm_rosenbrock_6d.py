@@ -86,7 +86,8 @@ def main():
         rows.append(
             dict(benchmark="lm_rosenbrock_6d", problem=problem, method=method, seed=0,
                  epochs=len(times), val_mse=val, seconds=median_after_first(times),
-                 seconds_unit="s/epoch (median after the first)", curve=curve, **extra)
+                 seconds_unit="s/epoch (median after the first)", curve=curve, plot=problem,
+                 **extra)
         )  # fmt: skip
         return rows[-1]["seconds"]
 
@@ -156,7 +157,7 @@ def main():
                      problem=f"{problem}, to val MSE <= {args.target:g}",
                      method="ours" if name == "LM" else name, seed=0, epochs=epochs, val_mse=val,
                      seconds=reached, seconds_unit="s to the target (incl. tracing)",
-                     total_seconds=total, curve=curve,
+                     total_seconds=total, curve=curve, plot=problem,
                      **({"baseline": [adam_name]} if name == "LM" else {}))
             )  # fmt: skip
         write_rows(args.json, rows)

@@ -118,7 +118,7 @@ def main():
     def record(seed, method, val, seconds, unit="s/epoch (median after the first)", **extra):
         records.append(
             dict(benchmark="lm_tutorial_2d", problem="tutorial-2d", method=method, seed=seed,
-                 val_mse=val, seconds=seconds, seconds_unit=unit, **extra)
+                 val_mse=val, seconds=seconds, seconds_unit=unit, plot="tutorial-2d", **extra)
         )  # fmt: skip
 
     rows = []
@@ -195,7 +195,7 @@ def main():
             dict(benchmark="lm_tutorial_2d", problem=f"tutorial-2d, to val MSE <= {args.target:g}",
                  method=method, seed=0, seconds=reached,
                  seconds_unit="s to the target (incl. tracing)", steps=steps, val_mse=val,
-                 total_seconds=total, curve=curve,
+                 total_seconds=total, curve=curve, plot="tutorial-2d",
                  **({"baseline": ["Adam(lr=0.01)"]} if method == "ours" else {}))
         )  # fmt: skip
     write_rows(args.json, records)

@@ -11,6 +11,7 @@ import statistics
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from benchmarks.quality.clustering_quality import SHARED_MNIST  # noqa: E402
 from benchmarks.rows import add_json_argument, write_rows  # noqa: E402
 from keras_cluster.datasets import load_mnist  # noqa: E402
 from keras_cluster.estimators import DCN  # noqa: E402
@@ -22,7 +23,12 @@ from keras_cluster.metrics.clustering import (  # noqa: E402
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=None, help="mnist.npz (default: keras_cluster lookup)")
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="mnist.npz (default: ../shared/data/mnist.npz beside the checkout if there, else "
+        "keras_cluster.datasets' lookup)",
+    )
     parser.add_argument("--samples", type=int, default=10_000)
     parser.add_argument("--pretrain", default="end_to_end", choices=("layerwise", "end_to_end"))
     parser.add_argument("--pretrain-epochs", type=int, default=10)
@@ -34,6 +40,8 @@ def main():
     add_json_argument(parser, "dcn_mnist")
     args = parser.parse_args()
     rows = []
+    if args.data is None and SHARED_MNIST.exists():
+        args.data = str(SHARED_MNIST)
     X, y = load_mnist(args.data, subset="train")
     X, y = X[: args.samples], y[: args.samples]
     print(

@@ -20,6 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 from sklearn.cluster import KMeans  # noqa: E402
 
+from benchmarks.quality.clustering_quality import SHARED_MNIST  # noqa: E402
 from benchmarks.rows import add_json_argument, write_rows  # noqa: E402
 from keras_cluster.datasets import load_mnist  # noqa: E402
 from keras_cluster.estimators import SNNLKMeans  # noqa: E402
@@ -41,7 +42,12 @@ def plain_autoencoder_kmeans(X, dims, epochs, batch_size, seed):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=None, help="mnist.npz (default: keras_cluster lookup)")
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="mnist.npz (default: ../shared/data/mnist.npz beside the checkout if there, else "
+        "keras_cluster.datasets' lookup)",
+    )
     parser.add_argument("--samples", type=int, default=10_000)
     parser.add_argument("--labelled", type=int, default=1_000)
     parser.add_argument("--epochs", type=int, default=10)
@@ -53,6 +59,8 @@ def main():
     args = parser.parse_args()
     rows = []
     dims = tuple(int(d) for d in args.dims.split(","))
+    if args.data is None and SHARED_MNIST.exists():
+        args.data = str(SHARED_MNIST)
     X, y = load_mnist(args.data, subset="train")
     X, y = X[: args.samples], y[: args.samples]
     print(
