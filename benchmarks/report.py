@@ -438,9 +438,11 @@ def build(rows, out, plots=True, note=None):
     return out
 
 
-def default_files(folder=RESULTS):
-    """Every `*.json` of `folder` (not its subfolders), oldest first."""
-    return sorted(pathlib.Path(folder).glob("*.json"), key=lambda p: p.stat().st_mtime)
+def default_files(folder=None):
+    """Every `*.json` of `folder` (default `benchmarks/results/`; not its subfolders), oldest
+    first."""
+    folder = pathlib.Path(RESULTS if folder is None else folder)
+    return sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime)
 
 
 def main(argv=None):
