@@ -20,8 +20,9 @@ HELP_MARKER = "<!-- keras-cluster --help -->"
 
 def _repository_files():
     yield ROOT / "benchmarks" / "RESULTS.md"
+    # Only the committed report's plots: not those of local runs under benchmarks/results/.
     for pattern in ("*.png", "*.svg"):
-        yield from sorted((ROOT / "benchmarks").rglob(pattern))
+        yield from sorted((ROOT / "benchmarks" / "plots").glob(pattern))
     yield from sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 

@@ -1,8 +1,8 @@
 """The defaults of the deep clustering pieces, each with where it comes from.
 
 One set for every dataset: the estimators' signatures, the autoencoder builder and pretraining,
-and `DECSelfTraining` read these names, and the benchmarks in `benchmarks/` measured them (see
-`benchmarks/RESULTS.md`). A leaf module: it imports nothing of the package.
+and `DECSelfTraining` read these names, and the benchmarks in `benchmarks/quality/` measured them
+(see `benchmarks/RESULTS.md`). A leaf module: it imports nothing of the package.
 """
 
 # Encoder widths d-500-500-2000-10: Xie et al. 2016 (DEC), kept by IDEC, DCN and N2D.

@@ -192,8 +192,8 @@ def _compiled(score):
     In a plain (non-XLA) train step, Keras calls `result()` every step and the scorers' ops
     (the assignment solver's while-loops above all) would run one by one: a 10 x 10 assignment
     took 5-10 ms per call that way and 1.0-1.4 ms as one XLA call on the shared 2-core machine
-    (benchmarks/clustering_metrics_overhead.py). Nested in an XLA-compiled step the call is
-    simply inlined.
+    (`python -m benchmarks.speed.clustering_metrics_overhead`). Nested in an XLA-compiled step
+    the call is simply inlined.
     """
     if keras.backend.backend() != "tensorflow":
         return score

@@ -9,7 +9,8 @@ solver run op by op in the step, and an accuracy whose Hungarian step is a host 
 assignment: in-graph (tf.function and XLA) vs scipy. Figures are ratios to the no-metric run,
 measured in the same process.
 
-nice -n 5 python benchmarks/clustering_metrics_overhead.py --steps 200
+Run from the repository root, niced (the CPU is shared); the rows go to `--json`:
+    nice -n 5 python -m benchmarks.speed.clustering_metrics_overhead --steps 200
 """
 
 import argparse
@@ -23,6 +24,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from scipy.optimize import linear_sum_assignment as scipy_lsa  # noqa: E402
 
+from benchmarks.rows import add_json_argument, write_rows  # noqa: E402
 from keras_cluster.metrics import (  # noqa: E402
     AdjustedRandIndex,
     ClusteringAccuracy,
@@ -87,7 +89,9 @@ def main():
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=3)
+    add_json_argument(parser, "clustering_metrics_overhead")
     args = parser.parse_args()
+    rows = []
     rng = np.random.default_rng(0)
     x = rng.uniform(size=(4096, 784)).astype("float32")
     y = rng.integers(0, 10, 4096)
@@ -111,6 +115,12 @@ def main():
     for name, values in times.items():
         best = min(values)
         print(f"  {name:28s} {best * 1e3:8.3f} ms/step   x{best / base:5.2f}")
+        rows.append(
+            dict(benchmark="clustering_metrics_overhead",
+                 problem=f"train step, batch {args.batch_size}", method=name, seed=0,
+                 seconds=best, seconds_unit=f"s a step (best of {args.repeats})",
+                 **({"baseline": ["no metric"]} if name != "no metric" else {}))
+        )  # fmt: skip
 
     cost = rng.integers(0, 500, size=(10, 10)).astype(np.float64)
     graph = tf.function(lambda c: linear_sum_assignment(c, maximize=True))
@@ -131,6 +141,12 @@ def main():
                 solve()
             best = min(best, (time.perf_counter() - start) / 200)
         print(f"  {name:28s} {best * 1e6:8.1f} us/call")
+        rows.append(
+            dict(benchmark="clustering_metrics_overhead", problem="10 x 10 assignment",
+                 method=name, seed=0, seconds=best, seconds_unit="s a call (best of 5 x 200)",
+                 **({"baseline": ["scipy (host)"]} if name != "scipy (host)" else {}))
+        )  # fmt: skip
+    write_rows(args.json, rows)
 
 
 if __name__ == "__main__":

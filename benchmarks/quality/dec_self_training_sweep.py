@@ -2,15 +2,17 @@
 
 Usage (from the repository root):
 
-    python benchmarks/dec_self_training_sweep.py --data digits --seeds 0 1 2 \\
+    python -m benchmarks.quality.dec_self_training_sweep --data digits --seeds 0 1 2 \\
         --variant update_interval=35 --variant update_interval=70 --variant update_interval=140
 
 Each seed pretrains the autoencoder once (the defaults, `max_iter=0`), saves the weights, and
 fits DEC once per `--variant` (comma-separated `name=value` estimator arguments, Python literals;
 `optimizer_lr=0.003` gives `SGD(0.003, momentum=0.9)`) from those weights, so the variants differ
-only in their clustering stage. Prints ACC / NMI, the clustering batches run and whether `tol`
-stopped them, then the median over seeds per variant. `--data mnist-test` reads MNIST as
-`clustering_quality.py` does.
+only in their clustering stage. `--param name=value` (Python literals) is given to the
+pretraining and to every variant (e.g. `--param finetune_epochs=5` for a short run). Prints ACC /
+NMI, the clustering batches run and whether `tol` stopped them, then the median over seeds per
+variant; the rows go to `--json`. `--data mnist-test` reads MNIST as
+`benchmarks.quality.clustering_quality` does.
 """
 
 import argparse
@@ -21,8 +23,9 @@ import tempfile
 
 import keras
 import numpy as np
-from clustering_quality import load
 
+from benchmarks.quality.clustering_quality import load
+from benchmarks.rows import add_json_argument, write_rows
 from keras_cluster.estimators import DEC
 from keras_cluster.metrics import clustering_accuracy, normalized_mutual_info
 
@@ -45,15 +48,25 @@ def main():
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--variant", action="append", default=[], help="name=value[,name=value]")
     parser.add_argument("--mnist-path", default=None)
+    parser.add_argument(
+        "--param", action="append", default=[], help="estimator argument name=value, for all"
+    )
+    add_json_argument(parser, "dec_self_training_sweep")
     args = parser.parse_args()
     variants = args.variant or [""]
+    common = {}
+    for item in args.param:  # one name=value each: a value may hold commas (dims=(64, 10))
+        key, _, value = item.partition("=")
+        common[key.strip()] = ast.literal_eval(value)
+    rows = []
 
     x, y = load(args.data, args.mnist_path)
     n_clusters = len(np.unique(y))
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="dec_sweep_"))
     results = {variant: [] for variant in variants}
     for seed in args.seeds:
-        pretrained = DEC(n_clusters, max_iter=0, random_state=seed, verbose=0).fit(x)
+        settings = {**common, "max_iter": 0, "random_state": seed, "verbose": 0}
+        pretrained = DEC(n_clusters, **settings).fit(x)
         weights = str(workdir / f"ae_{seed}.weights.h5")
         pretrained.autoencoder_.save_weights(weights)
         start = pretrained.kmeans_.labels_
@@ -68,7 +81,7 @@ def main():
                 autoencoder_weights=weights,
                 random_state=seed,
                 verbose=0,
-                **parse_variant(variant),
+                **{**common, **parse_variant(variant)},
             ).fit(x)
             acc = clustering_accuracy(y, dec.labels_)
             nmi = normalized_mutual_info(y, dec.labels_)
@@ -78,6 +91,13 @@ def main():
                 f"converged={dec.converged_}, fit from the weights {dec.fit_time_:.1f}s",
                 flush=True,
             )
+            rows.append(
+                dict(benchmark="dec_self_training_sweep", data=args.data,
+                     method=variant or "defaults", seed=seed, acc=acc, nmi=nmi,
+                     batches=int(dec.n_iter_), converged=bool(dec.converged_),
+                     seconds=dec.fit_time_, start_acc=clustering_accuracy(y, start))
+            )  # fmt: skip
+            write_rows(args.json, rows)
     print()
     for variant, rows in results.items():
         accs, nmis = zip(*rows, strict=True)

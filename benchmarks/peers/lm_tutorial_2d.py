@@ -5,8 +5,12 @@ z = (2.5 - x)^2 + 2.5 (y - x^2)^2, net 2-10(tanh)-1, float64, full batch, 100 ep
 initial weights for every method, seeds 0-2. Also: 100 LM steps as one compiled call
 (`steps_per_execution=100`) and the wall time of LM vs Adam to a target validation MSE.
 
-Run in the peers venv, niced (the CPU is shared):
-    python benchmarks/lm_tutorial_2d.py [--epochs 100]
+tf-levenberg-marquardt is optional (left out with a notice when not importable; see
+`benchmarks/requirements-peers.txt`). The rows, with each fit's validation MSE after every epoch
+(not timed) as its loss-against-time curve, go to `--json`.
+
+Run from the repository root, niced (the CPU is shared):
+    nice -n 5 python -m benchmarks.peers.lm_tutorial_2d [--epochs 100]
 """
 
 import argparse
@@ -15,9 +19,10 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
-from lm_common import EpochTimer, fit_ours, fit_tf_peer, median_after_first, mlp
 from scipy.optimize import least_squares
 
+from benchmarks.peers.lm_common import EpochTimer, fit_ours, fit_tf_peer, median_after_first, mlp
+from benchmarks.rows import add_json_argument, peer_available, write_rows
 from keras_cluster.callbacks import MuAdaptation
 from keras_cluster.optimizers import LevenbergMarquardt
 
@@ -90,7 +95,11 @@ def time_to_target(optimizer, x, z, xv, zv, target, steps_per_call, max_seconds)
         verbose=0,
     )
     val = float(model.evaluate(xv, zv, verbose=0))
-    return timer.reached, len(timer.times) * steps_per_call, val, time.perf_counter() - timer.start
+    steps = len(timer.times) * steps_per_call
+    return timer.reached, steps, val, time.perf_counter() - timer.start, timer.curve
+
+
+TF_PEER, SCIPY = "tf-levenberg-marquardt", "scipy least_squares(method='lm')"
 
 
 def main():
@@ -99,8 +108,18 @@ def main():
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--target", type=float, default=0.05, help="LM vs Adam target val MSE")
     parser.add_argument("--adam-seconds", type=float, default=120.0)
+    add_json_argument(parser, "lm_tutorial_2d")
     args = parser.parse_args()
     keras.backend.set_floatx("float64")
+    has_peer = peer_available("tf_levenberg_marquardt", TF_PEER)
+    theirs = [TF_PEER, SCIPY] if has_peer else [SCIPY]
+    records = []
+
+    def record(seed, method, val, seconds, unit="s/epoch (median after the first)", **extra):
+        records.append(
+            dict(benchmark="lm_tutorial_2d", problem="tutorial-2d", method=method, seed=seed,
+                 val_mse=val, seconds=seconds, seconds_unit=unit, plot="tutorial-2d", **extra)
+        )  # fmt: skip
 
     rows = []
     for seed in range(args.seeds):
@@ -109,19 +128,20 @@ def main():
         initial = model.get_weights()
         theta0 = np.concatenate([w.ravel() for w in initial])
         ours_val, ours_timer = fit_ours(model, x, z, xv, zv, args.epochs)
-        peer = mlp(2, [10], "float64", seed)
-        peer.set_weights(initial)
-        peer_val, peer_timer = fit_tf_peer(peer, x, z, xv, zv, args.epochs)
+        ours_s = median_after_first(ours_timer.times)
+        record(seed, "ours", ours_val, ours_s, epochs=args.epochs, curve=ours_timer.curve,
+               baseline=theirs)  # fmt: skip
+        peer_val, peer_s = np.nan, np.nan
+        if has_peer:
+            peer = mlp(2, [10], "float64", seed)
+            peer.set_weights(initial)
+            peer_val, peer_timer = fit_tf_peer(peer, x, z, xv, zv, args.epochs)
+            peer_s = median_after_first(peer_timer.times)
+            record(seed, TF_PEER, peer_val, peer_s, epochs=args.epochs, curve=peer_timer.curve)
         scipy_val, scipy_step, nfev = fit_scipy(theta0, x, z, xv, zv, args.epochs)
-        row = (
-            seed,
-            ours_val,
-            peer_val,
-            scipy_val,
-            median_after_first(ours_timer.times),
-            median_after_first(peer_timer.times),
-            scipy_step,
-        )
+        record(seed, SCIPY, scipy_val, scipy_step, evaluations=nfev,
+               unit="s per evaluation")  # fmt: skip
+        row = (seed, ours_val, peer_val, scipy_val, ours_s, peer_s, scipy_step)
         rows.append(row)
         print(
             f"seed {seed}: val MSE ours {ours_val:.5f}  tf-lm {peer_val:.5f}  scipy-lm "
@@ -129,6 +149,7 @@ def main():
             f"scipy {scipy_step:.4f} | ours/tf-lm {row[4] / row[5]:.2f}",
             flush=True,
         )
+        write_rows(args.json, records)
     rows = np.array(rows)
     median = np.median(rows, axis=0)
     print(
@@ -144,11 +165,16 @@ def main():
         f"100 LM steps in one compiled call (steps_per_execution=100): first call {times[0]:.2f} s "
         f"(tracing), then {times[1]:.3f} s and {times[2]:.3f} s"
     )
+    records.append(
+        dict(benchmark="lm_tutorial_2d", problem="tutorial-2d, 100 steps in one compiled call",
+             method="ours", seed=0, seconds=float(np.max(times[1:])),
+             seconds_unit="s per call after the first (the slower)", first_call_seconds=times[0])
+    )  # fmt: skip
 
-    lm_reached, lm_steps, _, _ = time_to_target(
+    lm_reached, lm_steps, lm_val, lm_total, lm_curve = time_to_target(
         LevenbergMarquardt(), x, z, xv, zv, args.target, 10, args.adam_seconds
     )
-    adam_reached, adam_steps, adam_val, adam_total = time_to_target(
+    adam_reached, adam_steps, adam_val, adam_total, adam_curve = time_to_target(
         keras.optimizers.Adam(0.01), x, z, xv, zv, args.target, 100, args.adam_seconds
     )
     lm_text = f"{lm_reached:.2f} s ({lm_steps} steps)" if lm_reached else "not reached"
@@ -161,6 +187,20 @@ def main():
         f"time to val MSE <= {args.target} (wall, incl. tracing): LM {lm_text} | "
         f"Adam(lr=0.01) {adam_text}"
     )
+    for method, reached, steps, val, total, curve in (
+        ("ours", lm_reached, lm_steps, lm_val, lm_total, lm_curve),
+        ("Adam(lr=0.01)", adam_reached, adam_steps, adam_val, adam_total, adam_curve),
+    ):
+        records.append(
+            dict(benchmark="lm_tutorial_2d", problem=f"tutorial-2d, to val MSE <= {args.target:g}",
+                 method=method, seed=0, seconds=reached,
+                 seconds_unit="s to the target (incl. tracing)", steps=steps, val_mse=val,
+                 total_seconds=total, curve=curve, plot="tutorial-2d",
+                 **({"baseline": ["Adam(lr=0.01)"]} if method == "ours" else {}))
+        )  # fmt: skip
+    write_rows(args.json, records)
+    if args.json:
+        print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ The exp/epsilon formula is written here from its description (exp(-d/T), a divis
 epsilon, log(epsilon + ...)); it is the published tutorial's approach, not its code. Both get the
 same pairwise distances and are compiled the same way (tf.function, with and without XLA).
 
-    nice -n 5 python benchmarks/snnl_speed.py [--batch 2048] [--width 128] [--repeats 20]
+Run from the repository root, niced (the CPU is shared); the rows go to `--json`:
+    nice -n 5 python -m benchmarks.speed.snnl_speed [--batch 2048] [--width 128] [--repeats 20]
 """
 
 import argparse
@@ -14,8 +15,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from timing import interleaved  # noqa: E402
 
+from benchmarks.rows import add_json_argument, write_rows  # noqa: E402
+from benchmarks.speed.timing import interleaved  # noqa: E402
 from keras_cluster.losses import soft_nearest_neighbor_loss  # noqa: E402
 from keras_cluster.losses.snnl import pairwise_distances  # noqa: E402
 
@@ -49,7 +51,9 @@ def main():
     parser.add_argument("--width", type=int, default=128)
     parser.add_argument("--classes", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=20)
+    add_json_argument(parser, "snnl_speed")
     args = parser.parse_args()
+    rows = []
     rng = np.random.default_rng(0)
     labels = tf.constant(rng.integers(0, args.classes, size=args.batch))
     features = tf.constant(rng.normal(size=(args.batch, args.width)).astype("float32"))
@@ -76,6 +80,21 @@ def main():
                     f"{float(our_loss):10.4f} {float(base_loss):12.4f} | "
                     f"{float(tf.norm(our_grad)):11.3e} {float(tf.norm(base_grad)):14.3e}"
                 )
+                problem = (
+                    f"batch {args.batch} x {args.width}, {distance}, T={temperature}, "
+                    f"{'XLA' if jit else 'graph'}"
+                )
+                for method, timed, loss in (
+                    ("soft_nearest_neighbor_loss (ours)", ours, our_loss),
+                    ("exp/epsilon formula", base, base_loss),
+                ):
+                    rows.append(
+                        dict(benchmark="snnl_speed", problem=problem, method=method, seed=0,
+                             seconds=timed[0], seconds_unit="s a forward + backward (median)",
+                             min_seconds=timed[1], loss=float(loss))
+                    )  # fmt: skip
+                rows[-2]["baseline"] = ["exp/epsilon formula"]
+    write_rows(args.json, rows)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@ their sines; one `fit` of 2 full-batch epochs per row count, each in a fresh pro
 its peak resident set size (`ru_maxrss`, the whole process: TensorFlow itself is ~0.6 GB) and
 the seconds of the second epoch (the first includes tracing).
 
-Run niced (the CPU is shared); PYTHONPATH picks the keras_cluster to measure:
-    nice -n 5 python benchmarks/lm_memory.py --rows 20000 100000 400000 [--chunk-rows N]
+Run from the repository root (the checkout's keras_cluster is the one measured), niced (the CPU
+is shared); the rows go to `--json`:
+    nice -n 5 python -m benchmarks.speed.lm_memory --rows 20000 100000 400000 [--chunk-rows N]
 """
 
 import argparse
@@ -16,6 +17,8 @@ import resource
 import subprocess
 import sys
 import time
+
+from benchmarks.rows import add_json_argument, child_env, write_rows
 
 
 def one_run(rows, chunk_rows):
@@ -70,17 +73,29 @@ def main():
     parser.add_argument("--rows", type=int, nargs="+", default=[20000, 100000, 400000])
     parser.add_argument("--chunk-rows", type=int, default=None)
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    add_json_argument(parser, "lm_memory")
     args = parser.parse_args()
     if args.one is not None:
         print(json.dumps(one_run(args.one, args.chunk_rows)))
         return
+    # Each row count in a fresh process of this checkout, so that each peak is its own.
+    records = []
     for rows in args.rows:
-        command = [sys.executable, __file__, "--one", str(rows)]
+        command = [sys.executable, "-m", __spec__.name, "--one", str(rows)]
         if args.chunk_rows is not None:
             command += ["--chunk-rows", str(args.chunk_rows)]
-        result = subprocess.run(command, capture_output=True, text=True)
+        result = subprocess.run(command, capture_output=True, text=True, env=child_env())
         lines = result.stdout.strip().splitlines()
         print(lines[-1] if result.returncode == 0 else result.stderr[-2000:], flush=True)
+        if result.returncode == 0:
+            run = json.loads(lines[-1])
+            records.append(
+                dict(benchmark="lm_memory", problem=f"8-64-64-1, {rows} rows, one step",
+                     method="ours" if args.chunk_rows is None else
+                     f"ours, jacobian_chunk_rows={args.chunk_rows}",
+                     seed=0, **{k: v for k, v in run.items() if k != "package"})
+            )  # fmt: skip
+            write_rows(args.json, records)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,14 @@
 
 Usage (from the repository root):
 
-    python benchmarks/clustering_quality.py --data digits --methods dec idec n2d --seeds 0 1 2
-    python benchmarks/clustering_quality.py --data mnist-test --methods dec idec n2d --seeds 0 1 2
-    python benchmarks/clustering_quality.py --data mnist-test --methods dec-da --seeds 0 1 2
-    python benchmarks/clustering_quality.py --data wine-std breast-cancer-std digits-std \
-        --methods dec idec n2d dcn --seeds 0
+    python -m benchmarks.quality.clustering_quality --data digits --methods dec idec n2d \
+        --seeds 0 1 2
+    python -m benchmarks.quality.clustering_quality --data mnist-test --methods dec idec n2d \
+        --seeds 0 1 2
+    python -m benchmarks.quality.clustering_quality --data mnist-test --methods dec-da \
+        --seeds 0 1 2
+    python -m benchmarks.quality.clustering_quality --data wine-std breast-cancer-std \
+        digits-std --methods dec idec n2d dcn --seeds 0
 
 Every method runs with the estimators' default arguments unless `--param name=value` (Python
 literals) says otherwise. Per seed, one pretraining is shared by the methods without augmentation
@@ -16,7 +19,9 @@ DEC / IDEC / DCN with `init="manifold"`, started from N2D's partition); a run's 
 its pretraining's plus its own fit. Prints one line per run (ACC, NMI, ARI, seconds, the AE +
 k-means start), then mean / median / spread per method, k-means on the features as reference, and
 the pretraining's achieved GFLOP/s (6 x weights x samples x epochs, the dense layers' forward and
-backward multiply-adds). `--json PATH` also writes every row.
+backward multiply-adds). `--json PATH` also writes every row (`data`, `seed`, `method`, the
+scores and seconds; without the `benchmark` key of `benchmarks.rows`, which the report reads as
+this benchmark); `--weights-dir DIR` keeps each seed's pretraining there and reuses it.
 
 Data: `digits` (scikit-learn, 1,797 x 64, pixels 0-16), `mnist-test` (10,000), `mnist-all`
 (70,000) read by `keras_cluster.datasets.load_mnist` (`--mnist-path`, else ../shared/data/
@@ -42,7 +47,7 @@ from keras_cluster.datasets import load_digits, load_mnist
 from keras_cluster.estimators import DCN, DEC, IDEC, N2D
 from keras_cluster.metrics import adjusted_rand_index, clustering_accuracy, normalized_mutual_info
 
-SHARED_MNIST = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
+SHARED_MNIST = pathlib.Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist.npz"
 # name: (estimator, its extra arguments, augmented pretraining and batches)
 METHODS = {
     "dec": (DEC, {}, False),

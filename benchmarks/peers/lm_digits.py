@@ -16,10 +16,14 @@ checking are not counted) or `--max-seconds` pass:
 - tf-levenberg-marquardt 1.0.3 on its `SparseCategoricalCrossentropy` (residuals sqrt(CE),
   Gauss-Newton on those), full batch.
 
-Run with the peer installed (tf-levenberg-marquardt==1.0.3, `--no-deps`) beside this package,
-niced (the CPU is shared):
-    nice -n 5 python benchmarks/lm_digits.py [--target 0.97] [--max-seconds 120] [--lm-batch 32]
-        [--lm-mu-min 0.03]
+The peer is optional (left out with a notice when not importable; see
+`benchmarks/requirements-peers.txt`). Every run records its loss-against-time curve (training
+loss, validation cross-entropy and accuracy after every epoch; the checking time left out) in the
+rows written to `--json`.
+
+Run from the repository root, niced (the CPU is shared):
+    nice -n 5 python -m benchmarks.peers.lm_digits [--target 0.97] [--max-seconds 120]
+        [--lm-batch 32] [--lm-mu-min 0.03]
 """
 
 import argparse
@@ -34,6 +38,8 @@ import tensorflow as tf  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
+from benchmarks.peers.lm_common import new_curve  # noqa: E402
+from benchmarks.rows import add_json_argument, peer_available, write_rows  # noqa: E402
 from keras_cluster.callbacks import MuAdaptation  # noqa: E402
 from keras_cluster.optimizers import LevenbergMarquardt  # noqa: E402
 
@@ -49,13 +55,24 @@ class AccuracyTimer(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.start, self.checking, self.reached, self.epochs = time.perf_counter(), 0.0, None, 0
         self.accuracy = 0.0
+        self.curve = {**new_curve(), "val_accuracy": []}
 
     def on_epoch_end(self, epoch, logs=None):
         check = time.perf_counter()
         elapsed = check - self.start - self.checking
         logits = self.net(self.xv, training=False)
         self.accuracy = float(np.mean(np.argmax(logits, axis=1) == self.yv))
+        val_loss = float(
+            keras.ops.mean(
+                keras.losses.sparse_categorical_crossentropy(self.yv, logits, from_logits=True)
+            )
+        )
         self.checking += time.perf_counter() - check
+        logs = logs or {}
+        self.curve["seconds"].append(elapsed)
+        self.curve["loss"].append(float(logs["loss"]) if "loss" in logs else None)
+        self.curve["val_loss"].append(val_loss)
+        self.curve["val_accuracy"].append(self.accuracy)
         self.epochs = epoch + 1
         if self.accuracy >= self.target:
             self.reached = elapsed
@@ -67,6 +84,22 @@ class AccuracyTimer(keras.callbacks.Callback):
         if self.reached is not None:
             return f"{self.reached:.2f} s ({self.epochs} epochs)"
         return f"not reached ({self.epochs} epochs, val accuracy {self.accuracy:.3f})"
+
+    def row(self, method, target, **extra):
+        """The JSON row of this run (`benchmarks.rows`)."""
+        return dict(
+            benchmark="lm_digits",
+            problem=f"digits 64-32-10, to val accuracy >= {target:g}",
+            method=method,
+            seed=0,
+            seconds=self.reached,
+            seconds_unit="s to the target (checking not counted)",
+            epochs=self.epochs,
+            val_accuracy=self.accuracy,
+            curve=self.curve,
+            plot="digits 64-32-10",
+            **extra,
+        )
 
 
 def classifier(initial=None):
@@ -85,6 +118,7 @@ def main():
     parser.add_argument("--max-seconds", type=float, default=120.0)
     parser.add_argument("--lm-batch", type=int, default=32)
     parser.add_argument("--lm-mu-min", type=float, default=0.03)
+    add_json_argument(parser, "lm_digits")
     args = parser.parse_args()
     digits = load_digits()
     x, xv, y, yv = train_test_split(
@@ -96,13 +130,15 @@ def main():
     )
     initial = classifier().get_weights()
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    results = {}
+    results, timers = {}, {}
+    adam_name, peer_name = "Adam(1e-3, batch 32)", "tf-levenberg-marquardt sqrt(CE), full batch"
 
     model = classifier(initial)
     model.compile(optimizer=LevenbergMarquardt(), loss=loss)
     timer = AccuracyTimer(model, xv, yv, args.target, args.max_seconds)
     model.fit(x, y, batch_size=len(x), epochs=10000, callbacks=[MuAdaptation(0), timer], verbose=0)
     results["LM-GGN (ours, full batch)"] = timer.summary()
+    timers["LM-GGN (ours, full batch)"] = timer
 
     model = classifier(initial)
     model.compile(optimizer=LevenbergMarquardt(mu=args.lm_mu_min, mu_min=args.lm_mu_min), loss=loss)
@@ -115,18 +151,18 @@ def main():
     model.fit(batches, epochs=10000, callbacks=[MuAdaptation(0), timer], verbose=0)
     name = f"LM-GGN (ours, batch {args.lm_batch}, mu_min={args.lm_mu_min:g}, dual form)"
     results[name] = timer.summary()
+    timers[name] = timer
 
     model = classifier(initial)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss)
     timer = AccuracyTimer(model, xv, yv, args.target, args.max_seconds)
     model.fit(x, y, batch_size=32, epochs=10000, callbacks=[timer], verbose=0)
-    results["Adam(1e-3, batch 32)"] = timer.summary()
+    results[adam_name] = timer.summary()
+    timers[adam_name] = timer
 
-    try:
+    if peer_available("tf_levenberg_marquardt", "tf-levenberg-marquardt"):
         import tf_levenberg_marquardt as tflm
-    except ImportError:
-        results["tf-levenberg-marquardt sqrt(CE)"] = "not installed"
-    else:
+
         model = classifier(initial)
         wrapper = tflm.model.ModelWrapper(model)
         wrapper.compile(
@@ -136,11 +172,20 @@ def main():
         timer = AccuracyTimer(model, xv, yv, args.target, args.max_seconds)
         dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(len(x)).cache()
         wrapper.fit(dataset, epochs=10000, callbacks=[timer], verbose=0)
-        results["tf-levenberg-marquardt sqrt(CE), full batch"] = timer.summary()
+        results[peer_name] = timer.summary()
+        timers[peer_name] = timer
 
     print(f"digits 64-32-10, wall time to validation accuracy >= {args.target}:")
     for name, text in results.items():
         print(f"  {name}: {text}", flush=True)
+    theirs = [name for name in (adam_name, peer_name) if name in timers]
+    rows = [
+        timer.row(name, args.target, **({} if name in theirs else {"baseline": theirs}))
+        for name, timer in timers.items()
+    ]
+    write_rows(args.json, rows)
+    if args.json:
+        print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ size on the same samples, then run k-means (n_init=10) on the codes; the SNNL ar
 `weight * SNNL(y, z, T)` on the code (cosine, T = 1/(1+epoch)^0.55) for the labelled subset only.
 Prints ACC / NMI of every run and the medians, side by side.
 
-    nice -n 5 python benchmarks/snnl_mnist.py --samples 10000 --labelled 1000 --epochs 10 --runs 5
+Run from the repository root, niced (the CPU is shared); the rows go to `--json`:
+    nice -n 5 python -m benchmarks.quality.snnl_mnist --samples 10000 --labelled 1000 \
+        --epochs 10 --runs 5
 """
 
 import argparse
@@ -18,6 +20,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 from sklearn.cluster import KMeans  # noqa: E402
 
+from benchmarks.quality.clustering_quality import SHARED_MNIST  # noqa: E402
+from benchmarks.rows import add_json_argument, write_rows  # noqa: E402
 from keras_cluster.datasets import load_mnist  # noqa: E402
 from keras_cluster.estimators import SNNLKMeans  # noqa: E402
 from keras_cluster.metrics.clustering import (  # noqa: E402
@@ -38,7 +42,12 @@ def plain_autoencoder_kmeans(X, dims, epochs, batch_size, seed):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=None, help="mnist.npz (default: keras_cluster lookup)")
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="mnist.npz (default: ../shared/data/mnist.npz beside the checkout if there, else "
+        "keras_cluster.datasets' lookup)",
+    )
     parser.add_argument("--samples", type=int, default=10_000)
     parser.add_argument("--labelled", type=int, default=1_000)
     parser.add_argument("--epochs", type=int, default=10)
@@ -46,8 +55,12 @@ def main():
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--weight", type=float, default=1.0)
     parser.add_argument("--dims", default="500,500,2000,10")
+    add_json_argument(parser, "snnl_mnist")
     args = parser.parse_args()
+    rows = []
     dims = tuple(int(d) for d in args.dims.split(","))
+    if args.data is None and SHARED_MNIST.exists():
+        args.data = str(SHARED_MNIST)
     X, y = load_mnist(args.data, subset="train")
     X, y = X[: args.samples], y[: args.samples]
     print(
@@ -81,6 +94,12 @@ def main():
             print(
                 f"run {run} {name:>16}: ACC {acc:.4f} NMI {nmi:.4f} ({seconds:.0f} s)", flush=True
             )
+            rows.append(
+                dict(benchmark="snnl_mnist", data=f"mnist-train[:{len(X)}]", method=name,
+                     seed=run, acc=acc, nmi=nmi, seconds=seconds, labelled=args.labelled,
+                     epochs=args.epochs)
+            )  # fmt: skip
+        write_rows(args.json, rows)
     for name, values in scores.items():
         accs, nmis = zip(*values, strict=True)
         print(

@@ -11,7 +11,8 @@ process so that each peak RSS (`ru_maxrss`) is its own:
 Also printed: the bytes of X, of P (n x k float32) and of the embedding (n x dims[-1]), which the
 streamed fit does hold, and the accuracy against the blobs (a sanity check, not a benchmark).
 
-nice -n 5 python benchmarks/streaming_memory.py
+Run from the repository root, niced (the CPU is shared); the rows go to `--json`:
+    nice -n 5 python -m benchmarks.speed.streaming_memory
 """
 
 import argparse
@@ -23,6 +24,8 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from benchmarks.rows import add_json_argument, child_env, write_rows  # noqa: E402
 
 N_FEATURES = 64
 N_CLUSTERS = 10
@@ -94,6 +97,7 @@ def main():
     parser.add_argument("--max-iter", type=int, default=200)
     parser.add_argument("--child", choices=["streamed", "memory"])
     parser.add_argument("--rows", type=int)
+    add_json_argument(parser, "streaming_memory")
     args = parser.parse_args()
     if args.child:
         child(args.child, args.rows, args)
@@ -106,10 +110,11 @@ def main():
     rows = []
     for kind, n_rows in (("memory", args.memory_rows), ("streamed", args.streamed_rows)):
         done = subprocess.run(
-            [sys.executable, __file__, f"--child={kind}", f"--rows={n_rows}", *common],
+            [sys.executable, "-m", __spec__.name, f"--child={kind}", f"--rows={n_rows}", *common],
             capture_output=True,
             text=True,
             check=True,
+            env=child_env(),
         )
         rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
     print(
@@ -126,6 +131,19 @@ def main():
             f"{row['p_mb']:>6.0f} {row['embedding_mb']:>9.0f} {row['fit_s']:>7.0f} "
             f"{row['acc']:>6.3f}"
         )
+    problem = (
+        f"DEC 64-32-10, {args.max_iter} self-training batches of {args.batch_size}, "
+        f"P every {args.update_interval}"
+    )
+    write_rows(
+        args.json,
+        [
+            dict(
+                benchmark="streaming_memory", problem=problem, method=row.pop("kind"), seed=0, **row
+            )
+            for row in rows
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@
 full batch, `steps_per_execution=100`; `--fits` calls of `fit` with 100 steps each, a new
 `MuAdaptation()` each call (as a notebook cell or a sweep would). The first call traces.
 
-Run niced (the CPU is shared); PYTHONPATH picks the keras_cluster to measure:
-    nice -n 5 python benchmarks/lm_refit.py [--fits 5]
+Run from the repository root (the checkout's keras_cluster is the one measured), niced (the CPU
+is shared); the rows go to `--json`:
+    nice -n 5 python -m benchmarks.speed.lm_refit [--fits 5]
 """
 
 import argparse
@@ -19,6 +20,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import keras_cluster  # noqa: E402
+from benchmarks.rows import add_json_argument, write_rows  # noqa: E402
 from keras_cluster.callbacks import MuAdaptation  # noqa: E402
 from keras_cluster.optimizers import LevenbergMarquardt  # noqa: E402
 
@@ -42,7 +44,9 @@ def seconds_per_fit(optimizer, x, z, fits):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fits", type=int, default=5)
+    add_json_argument(parser, "lm_refit")
     args = parser.parse_args()
+    rows = []
     keras.backend.set_floatx("float64")
     rng = np.random.default_rng(0)
     x = rng.uniform(-2, 2, (500, 2))
@@ -59,6 +63,13 @@ def main():
             f"{' '.join(f'{t:.3f}' for t in later)} (max {max(later):.3f}); last loss {loss:.4g}",
             flush=True,
         )
+        rows.append(
+            dict(benchmark="lm_refit", problem="tutorial-2d, fit of 100 steps", method=name,
+                 seed=0, seconds=max(later), seconds_unit="s a fit after the first (the slowest)",
+                 first_fit_seconds=times[0], loss=float(loss),
+                 **({"baseline": ["Adam(0.01)"]} if name == "LM" else {}))
+        )  # fmt: skip
+    write_rows(args.json, rows)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,182 @@
+"""The `benchmarks` package: it imports without running anything, and its report is built right.
+
+No benchmark runs here: the report is built from a few synthetic rows of each kind.
+"""
+
+import importlib
+import json
+import pathlib
+
+import pytest
+
+import benchmarks
+from benchmarks import report, rows
+from benchmarks.__main__ import SUITES, main, select
+
+ROOT = pathlib.Path(benchmarks.__file__).parent
+MODULES = sorted(
+    f"benchmarks.{path.parent.name}.{path.stem}"
+    for group in ("quality", "speed", "peers")
+    for path in (ROOT / group).glob("*.py")
+    if path.stem != "__init__"
+)
+HELPERS = {"benchmarks.peers.lm_common", "benchmarks.speed.timing"}
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_module_imports_without_running(capsys):
+    assert len(MODULES) == 15
+    for name in MODULES:
+        module = importlib.import_module(name)
+        assert name in HELPERS or callable(module.main), name
+    importlib.import_module("benchmarks.report")
+    importlib.import_module("benchmarks.__main__")
+    assert capsys.readouterr().out == ""  # every main() prints: none ran
+
+
+def test_both_suites_run_every_benchmark():
+    benchmarks_ = {name.rsplit(".", 1)[-1] for name in set(MODULES) - HELPERS}
+    for suite in ("quick", "full"):
+        assert {entry.benchmark for entry in SUITES[suite]} == benchmarks_, suite
+        for entry in SUITES[suite]:
+            assert importlib.util.find_spec(f"benchmarks.{entry.module}") is not None
+
+
+def test_only_selects_by_entry_or_benchmark_name():
+    full = SUITES["full"]
+    assert [e.name for e in select(full, ["lm_digits"])] == ["lm_digits"]
+    chosen = [e.name for e in select(full, ["clustering_quality"])]
+    assert chosen == [e.name for e in full if e.name.startswith("clustering_quality-")]
+    assert len(chosen) == 4
+    assert select(full, []) == list(full)
+    with pytest.raises(SystemExit, match="unknown benchmark"):
+        select(full, ["no_such_benchmark"])
+
+
+def test_list_prints_the_commands_and_runs_nothing(capsys):
+    assert main(["--suite", "quick", "--list", "--only", "lm_refit", "clustering_quality"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "python -m benchmarks.quality.clustering_quality --data wine-std --methods dec idec "
+        "--seeds 0 --param 'dims=(64, 32, 10)' --param finetune_epochs=10 --param max_iter=50 "
+        "--json benchmarks/results/quick/clustering_quality.json",
+        "python -m benchmarks.speed.lm_refit --fits 3 "
+        "--json benchmarks/results/quick/lm_refit.json",
+    ]
+
+
+def test_write_rows_stamps_machine_date_and_command(tmp_path):
+    path = tmp_path / "sub" / "x.json"
+    rows.write_rows(str(path), [{"benchmark": "x", "problem": "p", "method": "m", "seed": 0}])
+    (row,) = json.loads(path.read_text())
+    assert row["benchmark"] == "x" and "logical CPUs" in row["machine"]
+    assert len(row["date"]) == 10 and row["command"].startswith("python ")
+
+
+def test_a_missing_peer_is_a_notice_not_a_failure(capsys):
+    assert not rows.peer_available("no_such_peer_module_xyz", "no-such-peer")
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "no-such-peer is not importable" in out
+    assert rows.peer_available("json", "json")
+
+
+def clustering_rows():
+    """Two seeds of two methods on one data set, in clustering_quality's format."""
+    return [
+        dict(data="toy", seed=0, method="dec", seconds=10.0, acc=0.7, nmi=0.6, ari=0.5),
+        dict(data="toy", seed=1, method="dec", seconds=30.0, acc=0.9, nmi=0.8, ari=0.7),
+        dict(data="toy", seed=0, method="pretraining", seconds=5.0, gflops=2.0, acc=0.5,
+             nmi=0.4, ari=0.3),
+    ]  # fmt: skip
+
+
+def curve(seconds, losses, **extra):
+    return {"seconds": seconds, "loss": losses, "val_loss": losses, **extra}
+
+
+def lm_rows():
+    """A peers benchmark: ours, a peer and Adam on one problem, with curves and baselines."""
+    common = dict(benchmark="lm_rosenbrock_6d", problem="toy-lm", seed=0, machine="test machine",
+                  date="2026-01-02", command="python -m benchmarks.peers.lm_toy --epochs 3",
+                  plot="toy-lm", seconds_unit="s/epoch")  # fmt: skip
+    return [
+        dict(common, method="ours", seconds=1.0, val_mse=0.01,
+             baseline=["peer-lm", "Adam"], curve=curve([1, 2, 3], [1.0, 0.1, 0.01])),
+        dict(common, method="peer-lm", seconds=4.0, val_mse=0.02,
+             curve=curve([4, 8, 12], [1.0, 0.2, 0.02])),
+        dict(common, method="Adam", seconds=None, val_mse=0.5,
+             curve=curve([1, 2, 3], [1.0, 0.8, 0.5], val_accuracy=[0.1, 0.2, 0.3])),
+    ]  # fmt: skip
+
+
+def speed_rows():
+    common = dict(benchmark="kmeans_loss_speed", problem="n=8", seed=0, machine="test machine",
+                  date="2026-01-03", seconds_unit="s a call")  # fmt: skip
+    return [
+        dict(common, method="ours", seconds=0.002, baseline=["forum"], rel_loss_diff=1e-7),
+        dict(common, method="forum", seconds=0.008),
+        dict(common, benchmark="lm_memory", problem="8-64-64-1, 100 rows", method="ours",
+             peak_rss_gb=0.5, loss=[4.5, 0.8]),
+    ]  # fmt: skip
+
+
+def test_report_from_synthetic_rows(tmp_path):
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_text(json.dumps(clustering_rows() + lm_rows()))
+    # A later file overrides an earlier one for the same (data, seed, method): seed 1 of dec.
+    second.write_text(
+        json.dumps(
+            [dict(data="toy", seed=1, method="dec", seconds=50.0, acc=0.8, nmi=0.7, ari=0.6)]
+            + speed_rows()
+        )
+    )
+    out = tmp_path / "out" / "RESULTS.md"
+    report.main([str(first), str(second), "--out", str(out), "--note", "A note."])
+    text = out.read_text()
+
+    assert text.startswith("# Results\n")
+    assert "A note." in text
+    assert "- Machine: test machine." in text
+    assert "- Machine: " in text.replace("- Machine: test machine.", "")  # rows without one
+    assert "2026-01-02" in text and "2026-01-03" in text
+    # Clustering: medians over the seeds with their range; the overriding row's figures.
+    assert (
+        "| dec | 0, 1 | 0.750 (0.700–0.800) | 0.650 (0.600–0.700) | 0.550 (0.500–0.600) | "
+        "30 (10–50) |  |" in text
+    )
+    assert "0.900" not in text
+    assert "| AE + k-means (the start) | 0 | 0.500 | 0.400 | 0.300 | 5 | 2 |" in text
+    # The peers: a table per problem, its command, the curves' plot.
+    assert "## Levenberg-Marquardt against the peers\n\n### lm_rosenbrock_6d" in text
+    assert "6-D Rosenbrock: ours vs tf-levenberg-marquardt" in text  # the module's docstring
+    assert "    python -m benchmarks.peers.lm_toy --epochs 3" in text
+    assert "| method | seed | s/epoch | val mse |" in text
+    assert "| peer-lm | 0 | 4 | 0.02 |" in text
+    assert "| Adam | 0 | – | 0.5 |" in text
+    assert "](plots/lm-toy-lm.png)" in text
+    # Speed ratios: ours / theirs; a baseline that never reached its target says so.
+    assert "| kmeans_loss_speed | n=8 | ours | forum | s a call | 0.002 | 0.008 | 0.25 |" in text
+    assert "| lm_rosenbrock_6d | toy-lm | ours | peer-lm | s/epoch | 1 | 4 | 0.25 |" in text
+    assert "| toy-lm | ours | Adam | s/epoch | 1 | not reached | theirs not reached |" in text
+    assert "](plots/speed-ratios.png)" in text
+    assert "| ours | 0 | 0.5 | 4.5, 0.8 |" in text  # lm_memory: a list figure
+    assert "## Speed and memory" in text and "### kmeans_loss_speed" in text
+    for name in ("toy", "lm-toy-lm", "speed-ratios"):
+        assert (out.parent / "plots" / f"{name}.png").read_bytes().startswith(PNG), name
+    assert sorted(p.name for p in (out.parent / "plots").iterdir()) == [
+        "lm-toy-lm.png",
+        "speed-ratios.png",
+        "toy.png",
+    ]
+
+
+def test_report_tables_only_and_default_files(tmp_path, monkeypatch):
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "old.json").write_text(json.dumps(clustering_rows()))
+    monkeypatch.setattr(report, "RESULTS", results)
+    out = tmp_path / "RESULTS.md"
+    report.main(["--out", str(out), "--no-plots"])
+    assert "### toy" in out.read_text() and "![" not in out.read_text()
+    assert not (tmp_path / "plots").exists()
+    assert report.default_files(results) == [results / "old.json"]
