@@ -15,8 +15,8 @@ Every method runs with the estimators' default arguments unless `--param name=va
 literals) says otherwise. Per seed, one pretraining is shared by the methods without augmentation
 (`autoencoder_weights=`) and one by the augmented ones (`-da`: random shifts of 0.1 and rotations
 of 10 degrees, DEC-DA), so DEC, IDEC, N2D and DCN differ only in their clustering stage
-(`-manifold`: DEC / IDEC / DCN with `init="manifold"`, started from N2D's partition); a run's time is
-its pretraining's plus its own fit. Prints one line per run (ACC, NMI, ARI, seconds, the AE +
+(`-manifold`: DEC / IDEC / DCN with `init="manifold"`, started from N2D's partition); a run's time
+is its pretraining's plus its own fit. Prints one line per run (ACC, NMI, ARI, seconds, the AE +
 k-means start), then mean / median / spread per method, k-means on the features as reference, and
 the pretraining's achieved GFLOP/s (6 x weights x samples x epochs, the dense layers' forward and
 backward multiply-adds). `--json PATH` also writes every row (`data`, `seed`, `method`, the
