@@ -7,6 +7,7 @@ import keras
 import numpy as np
 
 from keras_cluster import defaults
+from keras_cluster.api_export import keras_cluster_export
 from keras_cluster.callbacks.batch_position import resumable_fit_callbacks
 from keras_cluster.callbacks.dec_self_training import DECSelfTraining
 from keras_cluster.distribute.multi_worker import adapt_for_multi_worker
@@ -48,6 +49,7 @@ def _is_array_like(value):
     return not isinstance(value, str) and np.ndim(value) > 0
 
 
+@keras_cluster_export("keras_cluster.estimators.DEC")
 class DEC(BaseDeepClusterer):
     """Deep Embedded Clustering (Xie, Girshick & Farhadi 2016) with a scikit-learn API.
 
@@ -325,6 +327,7 @@ class DEC(BaseDeepClusterer):
         return build_dec_model(self.encoder_, self.n_clusters, alpha=self.alpha)
 
 
+@keras_cluster_export("keras_cluster.estimators.IDEC")
 class IDEC(DEC):
     """Improved DEC (Guo et al. 2017): DEC that keeps the decoder and its reconstruction loss.
 
