@@ -1,29 +1,29 @@
-"""The `keras-cluster` console script: the command line without TensorFlow's start-up lines.
+"""The `keras-cluster` console script: arguments parsed before TensorFlow is imported.
 
-`import keras_cluster` imports TensorFlow, whose C++ runtime writes lines to stderr (oneDNN,
-CUDA drivers, CPU features) before `TF_CPP_MIN_LOG_LEVEL` or absl logging can silence them
-(TensorFlow 2.16-2.21). A console script inside the package cannot run anything before the
-package's `__init__`, so this top-level module imports it with stderr pointed at /dev/null,
-restores stderr, and hands over to `keras_cluster.cli.main`. An error raised by the import is
-not hidden: stderr is back before the exception travels on.
+A console script inside the package would run the package's `__init__`, which imports every
+subpackage and so TensorFlow (seconds, and start-up lines on stderr) before `--help` could be
+answered. This top-level module imports the package with `_KERAS_CLUSTER_COMMAND_LINE=1` (the
+variable `keras_cluster.COMMAND_LINE_ENV_VAR` names), which makes that import lazy, as
+`python -m keras_cluster`'s is, then hands over to `keras_cluster.cli.main`: it parses the
+arguments first and imports TensorFlow, with its start-up lines silenced, only to run.
 """
 
 import os
 
+COMMAND_LINE_ENV_VAR = "_KERAS_CLUSTER_COMMAND_LINE"
+
 
 def main(argv=None):
-    """Run `keras_cluster.cli.main(argv)` after a quiet import of the package."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    saved = os.dup(2)
+    """Run `keras_cluster.cli.main(argv)` after a lazy import of the package."""
+    previous = os.environ.get(COMMAND_LINE_ENV_VAR)
+    os.environ[COMMAND_LINE_ENV_VAR] = "1"
     try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            try:
-                from keras_cluster import cli
-            finally:
-                os.dup2(saved, 2)
-    finally:
-        os.close(saved)
+        from keras_cluster import cli
+    finally:  # not inherited by what the command starts
+        if previous is None:
+            del os.environ[COMMAND_LINE_ENV_VAR]
+        else:
+            os.environ[COMMAND_LINE_ENV_VAR] = previous
     return cli.main(argv)
 
 

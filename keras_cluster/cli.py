@@ -17,17 +17,24 @@ with exit code 2; anything else is an error of the program and shows as a traceb
 Rows and columns in the messages are counted from 1, as a spreadsheet shows them. The command
 writes only under `--out`; a later run into the same folder first removes the outputs the
 previous run listed in its `summary.json`, and nothing else.
+
+The arguments and the data are checked before TensorFlow is imported (`ENGINE_MODULES`, with
+TensorFlow's start-up lines silenced), so `--help` and usage errors answer at once.
 """
 
 import argparse
 import csv
+import importlib
 import json
+import os
 import shutil
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+import keras_cluster
 
 PROG = "keras-cluster"
 DEFAULT_OUT = "keras_cluster_output"
@@ -37,6 +44,10 @@ NORMALIZATION_CHOICES = ("global", "feature", "none")
 # the same folder removes exactly those (never a file it did not write).
 OUTPUT_FILES = ("labels.csv", "embedding.png", "summary.json")
 SAVED_MODEL = "saved_model"
+# The modules that import TensorFlow, imported only to run (not for --help or usage errors):
+# the subpackages, in the order `import keras_cluster` imports them (callbacks before models and
+# estimators: `models.autoencoder` and `callbacks.dec_self_training` import each other's modules).
+ENGINE_MODULES = tuple(f"keras_cluster.{name}" for name in keras_cluster.SUBPACKAGES)
 
 
 class UsageError(Exception):
@@ -80,6 +91,9 @@ def build_parser():
             "Writes labels.csv, embedding.png, summary.json (and saved_model/ with --export) "
             "to the output folder. Exit code 2 on bad input."
         ),
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {keras_cluster.__version__}"
     )
     parser.add_argument(
         "data",
@@ -318,9 +332,37 @@ def _remove_outputs(out, names):
             path.unlink()
 
 
-def _estimator(args):
-    from keras_cluster.estimators import DEC, IDEC, N2D
+def _import_quietly(*modules):
+    """Import `modules` (the ones that import TensorFlow) with stderr pointed at /dev/null.
 
+    TensorFlow's C++ runtime writes lines to stderr on import (oneDNN, CUDA drivers, CPU
+    features) before `TF_CPP_MIN_LOG_LEVEL` or absl logging can silence them (TensorFlow
+    2.16-2.21). An error raised by the import is not hidden: stderr is back before the exception
+    travels on. The devices are listed in the same quiet: on a machine with CUDA libraries and
+    no driver, TensorFlow's first look for a GPU writes an error line (`failed call to cuInit`).
+    Modules already imported are left alone.
+    """
+    missing = [module for module in modules if module not in sys.modules]
+    if not missing:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            try:
+                for module in missing:
+                    importlib.import_module(module)
+                # The devices too: without a GPU driver, finding none is an error line (cuInit).
+                importlib.import_module("tensorflow").config.list_physical_devices()
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
+
+
+def _estimator(args):
     budget = {
         "dims": args.dims,
         "pretrain": args.pretrain,
@@ -333,6 +375,10 @@ def _estimator(args):
     elif args.max_iter is not None or args.update_interval is not None:
         raise UsageError("--max-iter and --update-interval are DEC / IDEC settings, not n2d's")
     given = {name: value for name, value in budget.items() if value is not None}
+    # TensorFlow only now, once the arguments and the data are known to be usable.
+    _import_quietly(*ENGINE_MODULES)
+    from keras_cluster.estimators import DEC, IDEC, N2D
+
     estimator_class = {"dec": DEC, "idec": IDEC, "n2d": N2D}[args.method]
     return estimator_class(
         args.n_clusters,
@@ -346,11 +392,6 @@ def _estimator(args):
 def run(args):
     """Cluster, score, and write the outputs for parsed `args`; returns the summary dict."""
     from keras_cluster.datasets import load_digits
-    from keras_cluster.metrics import (
-        adjusted_rand_index,
-        clustering_accuracy,
-        normalized_mutual_info,
-    )
 
     start = time.perf_counter()
     if args.data is None:
@@ -399,6 +440,12 @@ def run(args):
         "cluster_sizes": np.bincount(labels, minlength=args.n_clusters).tolist(),
     }
     if y is not None:
+        from keras_cluster.metrics import (
+            adjusted_rand_index,
+            clustering_accuracy,
+            normalized_mutual_info,
+        )
+
         summary.update(
             acc=clustering_accuracy(y, labels),
             nmi=normalized_mutual_info(y, labels),

@@ -16,7 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_cluster.api_export import keras_cluster_export
 from keras_cluster.validation import InstanceOf, Options, validate
+
+__all__ = ["find_mnist", "load_digits", "load_mnist"]
 
 MNIST_FILENAME = "mnist.npz"
 DATA_ENV_VAR = "KERAS_CLUSTER_DATA"
@@ -24,6 +27,7 @@ SUBSETS = ("test", "train", "all")
 PATH = InstanceOf(str, os.PathLike, description="a file or folder path (str or os.PathLike)")
 
 
+@keras_cluster_export("keras_cluster.datasets.load_digits")
 def load_digits():
     """scikit-learn's 8x8 handwritten digits, scaled to [0, 1]: the CLI's default data.
 
@@ -59,6 +63,7 @@ def _resolve(candidate, origin):
     return candidate
 
 
+@keras_cluster_export("keras_cluster.datasets.find_mnist")
 def find_mnist(path=None):
     """The local `mnist.npz` to use, in the lookup order of this module; None if none exists.
 
@@ -96,6 +101,7 @@ def _read_npz(file):
         return (data["x_train"], data["y_train"]), (data["x_test"], data["y_test"])
 
 
+@keras_cluster_export("keras_cluster.datasets.load_mnist")
 def load_mnist(path=None, subset="test"):
     """MNIST as flat float vectors in [0, 1], found locally when possible (see module doc).
 

@@ -9,7 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_cluster.api_export import keras_cluster_export
 from keras_cluster.validation import Interval, check_array, validate
+
+__all__ = ["draw_clusters", "plot_embedding", "tsne_map"]
 
 INSTALL_HINT = 'pip install "keras-cluster[plot]"'
 
@@ -23,6 +26,7 @@ def _as_matrix(name, value):
     return value
 
 
+@keras_cluster_export("keras_cluster.plotting.tsne_map")
 def tsne_map(embedding, labels, centers=None, *, n_samples=2000, perplexity=30.0, random_state=0):
     """2-D t-SNE coordinates of a random sample of `embedding` and of the centroids.
 
@@ -81,6 +85,7 @@ def tsne_map(embedding, labels, centers=None, *, n_samples=2000, perplexity=30.0
     return mapped[: len(index)], labels[index], center_points
 
 
+@keras_cluster_export("keras_cluster.plotting.draw_clusters")
 def draw_clusters(figure, axes, points, labels):
     """Scatter `points` coloured by cluster, with a colour bar of one band per cluster.
 
@@ -115,6 +120,7 @@ def draw_clusters(figure, axes, points, labels):
     return colour_bar
 
 
+@keras_cluster_export("keras_cluster.plotting.plot_embedding")
 def plot_embedding(
     embedding,
     labels,

@@ -1,7 +1,7 @@
 import csv
 import json
+import os
 import re
-import runpy
 import shutil
 import subprocess
 import sys
@@ -12,6 +12,7 @@ import pytest
 
 from keras_cluster import cli
 from keras_cluster.metrics import adjusted_rand_index, clustering_accuracy, normalized_mutual_info
+from tests.distributed import child_env
 
 TINY_BUDGET = [
     "--dims", "8,2",
@@ -263,24 +264,99 @@ def test_bad_input_exits_2_with_a_message(tmp_path, blobs, capsys, make_argv, me
     assert "Traceback" not in captured.err + captured.out
 
 
-def test_python_m_keras_cluster_help(monkeypatch, capsys):
-    monkeypatch.setattr(sys, "argv", ["keras_cluster", "--help"])
-    with pytest.raises(SystemExit) as info:
-        runpy.run_module("keras_cluster", run_name="__main__")
-    assert info.value.code == 0
-    assert "--n-clusters" in capsys.readouterr().out
+# Loaded by the child Python at start-up (a `sitecustomize` on its path): at exit, it writes the
+# names of the modules the command imported.
+MODULES_AT_EXIT = """
+import atexit, os, sys
+
+def _write_modules():
+    with open(os.environ["KERAS_CLUSTER_TEST_MODULES"], "w") as file:
+        file.write("\\n".join(sorted(sys.modules)))
+
+atexit.register(_write_modules)
+"""
 
 
-def test_console_script_help_in_a_subprocess():
+def _console_script():
     script = Path(sys.executable).parent / "keras-cluster"
     if not script.exists():
         script = shutil.which("keras-cluster")
     assert script, "the `keras-cluster` console script is not installed: pip install -e ."
+    return [str(script)]
+
+
+COMMANDS = {
+    "keras-cluster": _console_script,
+    "python -m keras_cluster": lambda: [sys.executable, "-m", "keras_cluster"],
+}
+
+
+def run_command(command, folder, timeout=120):
+    """Run `command` in `folder` on this checkout; returns the result and the modules it loaded.
+
+    TensorFlow's log level is left unset: the command must silence TensorFlow itself.
+    """
+    hook = folder / "hook"
+    hook.mkdir(exist_ok=True)
+    (hook / "sitecustomize.py").write_text(MODULES_AT_EXIT)
+    modules_file = folder / "modules.txt"
+    env = child_env(KERAS_CLUSTER_TEST_MODULES=str(modules_file))
+    env["PYTHONPATH"] = os.pathsep.join([str(hook), env["PYTHONPATH"]])
+    del env["TF_CPP_MIN_LOG_LEVEL"]
     result = subprocess.run(
-        [str(script), "--help"], capture_output=True, text=True, timeout=300, check=False
+        command, capture_output=True, text=True, timeout=timeout, env=env, cwd=folder, check=False
     )
+    return result, set(modules_file.read_text().split())
+
+
+@pytest.mark.parametrize("how", COMMANDS)
+@pytest.mark.parametrize(
+    "args, code, expected",
+    [
+        (["--help"], 0, "--n-clusters"),
+        (["--version"], 0, "keras-cluster 0.1.0"),
+        (["--n-clusters", "0"], 2, "argument --n-clusters: expected an integer >= 1"),
+        (["--method", "kmeans"], 2, "argument --method: invalid choice: 'kmeans'"),
+        (["missing.npy"], 2, "data file not found: 'missing.npy'"),
+    ],
+    ids=["help", "version", "bad-n-clusters", "bad-method", "missing-file"],
+)
+def test_help_and_usage_errors_answer_before_tensorflow(tmp_path, how, args, code, expected):
+    result, modules = run_command(COMMANDS[how]() + args, tmp_path)
+    assert result.returncode == code, result.stderr
+    assert "keras_cluster.cli" in modules, "the hook did not see the command"
+    assert not {"tensorflow", "keras"} & modules, "TensorFlow was imported"
+    assert "Traceback" not in result.stdout + result.stderr
+    if code == 0:
+        assert expected in result.stdout
+        for option in ("--method", "--out", "--export", "--quiet", "--labels"):
+            assert args != ["--help"] or option in result.stdout
+        # TensorFlow's start-up lines (oneDNN, CUDA drivers, CPU features) stay out of the way.
+        assert result.stderr == "", result.stderr
+    else:
+        assert expected in result.stderr, result.stderr
+        assert result.stdout == ""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", COMMANDS)
+def test_a_run_has_an_empty_stderr(tmp_path, how):
+    """The whole run, TensorFlow's import and first device search included, is quiet (~20 s)."""
+    args = ["--no-plot", "--quiet", "--out", str(tmp_path / "out"), *TINY_BUDGET]
+    result, modules = run_command(COMMANDS[how]() + args, tmp_path, timeout=600)
     assert result.returncode == 0, result.stderr
-    for option in ("--n-clusters", "--method", "--out", "--export", "--quiet", "--labels"):
-        assert option in result.stdout
-    # TensorFlow's start-up lines (oneDNN, CUDA drivers, CPU features) stay out of the way.
+    assert "tensorflow" in modules
+    assert "ACC" in result.stdout
     assert result.stderr == "", result.stderr
+
+
+def test_the_launcher_sets_the_packages_variable_only_while_importing(monkeypatch):
+    import _keras_cluster_launcher as launcher
+    import keras_cluster
+
+    assert launcher.COMMAND_LINE_ENV_VAR == keras_cluster.COMMAND_LINE_ENV_VAR
+    monkeypatch.delenv(keras_cluster.COMMAND_LINE_ENV_VAR, raising=False)
+    monkeypatch.setattr(
+        cli, "main", lambda argv: (os.environ.get(keras_cluster.COMMAND_LINE_ENV_VAR), argv)
+    )
+    assert launcher.main(["--help"]) == (None, ["--help"])

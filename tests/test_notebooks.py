@@ -1,10 +1,12 @@
 """Every notebook in `notebooks/` runs top to bottom on a smoke budget (KERAS_CLUSTER_SMOKE=1)."""
 
+import os
 from pathlib import Path
 
 import pytest
 
-NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 TIMEOUT_S = 300
 # Where CI keeps MNIST (the repository's sibling `shared/`); without it the MNIST notebook's
@@ -27,6 +29,24 @@ def execute(notebook):
         client.execute()
     except CellExecutionError as error:
         pytest.fail(f"a cell raised:\n{error}", pytrace=False)
+
+
+def use_this_checkout(monkeypatch):
+    """The kernel imports this checkout's `keras_cluster`, not the installed one."""
+    path = os.pathsep.join(filter(None, [str(ROOT), os.getenv("PYTHONPATH")]))
+    monkeypatch.setenv("PYTHONPATH", path)
+
+
+def test_the_kernel_imports_this_checkout(monkeypatch):
+    import nbformat
+
+    use_this_checkout(monkeypatch)
+    check = (
+        "import importlib.util\n"
+        "origin = importlib.util.find_spec('keras_cluster').origin\n"
+        f"assert origin.startswith({str(ROOT)!r}), origin"
+    )
+    execute(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(check)]))
 
 
 def test_notebook_folder_holds_notebooks():
@@ -54,6 +74,7 @@ def test_notebook_runs(path, monkeypatch):
 
     monkeypatch.setenv("KERAS_CLUSTER_SMOKE", "1")
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+    use_this_checkout(monkeypatch)
     if SHARED_MNIST.is_file():
         monkeypatch.setenv("KERAS_CLUSTER_DATA", str(SHARED_MNIST))
     notebook = nbformat.read(path, as_version=4)

@@ -4,11 +4,17 @@ One table, one harness (`tests/harness.py`): a constructor argument added withou
 `get_config` entry, or an object left unregistered, fails here.
 """
 
+import importlib
+import types
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
 
-from keras_cluster import layers, losses, metrics, optimizers
+import keras_cluster
+from keras_cluster import callbacks, layers, losses, metrics, optimizers
+from keras_cluster.api_export import EXPORTS
 from tests.harness import constructor_arguments, run_config_test, run_model_saving_test
 
 CENTROIDS = np.arange(6, dtype="float32").reshape(3, 2)
@@ -98,31 +104,109 @@ def test_only_y_true_y_pred_functions_are_registered_as_losses():
         assert keras.saving.get_registered_object(f"keras_cluster>{name}") is None
 
 
-def test_declared_export_paths_are_the_public_names():
-    import importlib
+# The public modules: the subpackages `import keras_cluster` imports, and `plotting`, imported on
+# demand (matplotlib is optional). Every other module of the package is internal.
+PUBLIC_MODULES = (*keras_cluster.SUBPACKAGES, "plotting")
+INTERNAL_MODULES = (
+    "__init__",
+    "__main__",
+    "api_export",
+    "cli",
+    "defaults",
+    "row_source",
+    "validation",
+)
+ROOT = Path(__file__).resolve().parent.parent
 
-    from keras_cluster.api_export import EXPORTS
 
-    assert len(EXPORTS) >= 15
-    for path, obj in EXPORTS.items():
-        module_path, name = path.rsplit(".", 1)
-        module = importlib.import_module(module_path)
-        assert name in module.__all__, f"{path} is declared but not in {module_path}.__all__"
-        assert getattr(module, name) is obj
+def export_mismatches(module_path, module, exports):
+    """What breaks the rule "`module.__all__` is exactly the paths declared under `module_path`"."""
+    problems = []
+    names = getattr(module, "__all__", None)
+    if not names:
+        return [f"{module_path} has no __all__"]
+    if len(set(names)) != len(names):
+        problems.append(f"{module_path}.__all__ repeats a name")
+    for name in names:
+        path = f"{module_path}.{name}"
+        if path not in exports:
+            problems.append(f"{path} is exported but declares no path")
+        elif exports[path] is not getattr(module, name):
+            problems.append(f"{path} is declared by another object: {exports[path]!r}")
+    for path in exports:
+        owner, name = path.rsplit(".", 1)
+        if owner == module_path and name not in names:
+            problems.append(f"{path} is declared but not in {module_path}.__all__")
+    return problems
 
 
-def test_every_public_keras_class_declares_its_export():
-    """Layers, losses, metrics, optimizers and models: what a `.keras` file can hold."""
-    import keras_cluster
-    from keras_cluster.api_export import EXPORTS
+def test_every_module_of_the_package_is_public_or_internal():
+    package = ROOT / "keras_cluster"
+    modules = {path.stem for path in package.glob("*.py")}
+    modules |= {path.parent.name for path in package.glob("*/__init__.py")}
+    assert modules == set(PUBLIC_MODULES) | set(INTERNAL_MODULES)
+    assert keras_cluster.__all__ == ["__version__", *keras_cluster.SUBPACKAGES]
 
-    declared = set(EXPORTS.values())
-    for subpackage in ("layers", "losses", "metrics", "optimizers", "callbacks", "models"):
-        module = getattr(keras_cluster, subpackage)
-        for name in module.__all__:
-            obj = getattr(module, name)
-            if isinstance(obj, type) and issubclass(obj, (*KERAS_BASES, keras.Model)):
-                assert obj in declared, f"keras_cluster.{subpackage}.{name} is not exported"
+
+@pytest.mark.parametrize("name", PUBLIC_MODULES)
+def test_every_public_name_declares_the_path_it_is_exported_at(name):
+    module = importlib.import_module(f"keras_cluster.{name}")
+    assert export_mismatches(f"keras_cluster.{name}", module, EXPORTS) == []
+
+
+def test_every_declared_path_is_a_public_module_name():
+    for name in PUBLIC_MODULES:
+        importlib.import_module(f"keras_cluster.{name}")
+    public = {f"keras_cluster.{name}" for name in PUBLIC_MODULES}
+    for path in EXPORTS:
+        assert path.rsplit(".", 1)[0] in public, f"{path} is not in a public module"
+    objects = [id(obj) for obj in EXPORTS.values()]
+    assert len(set(objects)) == len(objects), "an object declares two paths"
+
+
+def test_the_export_check_can_fail():
+    module = types.SimpleNamespace(__all__=["kept", "undeclared", "moved"])
+    module.kept, module.undeclared, module.moved = object(), object(), object()
+    impostor = object()
+    exports = {
+        "keras_cluster.fake.kept": module.kept,
+        "keras_cluster.fake.moved": impostor,
+        "keras_cluster.fake.unexported": object(),
+    }
+    assert export_mismatches("keras_cluster.fake", module, exports) == [
+        "keras_cluster.fake.undeclared is exported but declares no path",
+        f"keras_cluster.fake.moved is declared by another object: {impostor!r}",
+        "keras_cluster.fake.unexported is declared but not in keras_cluster.fake.__all__",
+    ]
+    assert export_mismatches("keras_cluster.fake", types.SimpleNamespace(), {}) == [
+        "keras_cluster.fake has no __all__"
+    ]
+
+
+def test_only_keras_objects_are_registered_with_keras():
+    """Layers, losses, metrics, optimizers and models, which a `.keras` file can hold, and the
+    function and callback that their configs name; no plain function, estimator or helper."""
+    registered = {
+        obj
+        for key, obj in keras.saving.get_custom_objects().items()
+        if key.startswith("keras_cluster>") and obj.__module__.startswith("keras_cluster.")
+    }
+    keras_classes = {
+        obj
+        for obj in EXPORTS.values()
+        if isinstance(obj, type) and issubclass(obj, (*KERAS_BASES, keras.Model))
+    }
+    assert keras_classes, "no Keras class is exported"
+    assert registered == keras_classes | {losses.dec_loss, callbacks.MuAdaptation}
+
+
+def test_every_public_module_has_an_api_page():
+    config = (ROOT / "mkdocs.yml").read_text()
+    for name in PUBLIC_MODULES:
+        page = ROOT / "docs" / "api" / f"{name}.md"
+        assert page.is_file(), f"no API page for keras_cluster.{name}"
+        assert f"::: keras_cluster.{name}\n" in page.read_text()
+        assert f"api/{name}.md" in config, f"{page.name} is not in the mkdocs nav"
 
 
 @pytest.mark.parametrize(

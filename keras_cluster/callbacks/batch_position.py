@@ -4,6 +4,7 @@ import os
 
 import keras
 
+from keras_cluster.api_export import keras_cluster_export
 from keras_cluster.validation import Satisfies, validate
 
 START = Satisfies(
@@ -14,6 +15,7 @@ START = Satisfies(
 )
 
 
+@keras_cluster_export("keras_cluster.callbacks.BatchPosition")
 class BatchPosition(keras.callbacks.Callback):
     """Set `start` to the number of the first batch this `fit` trains on.
 

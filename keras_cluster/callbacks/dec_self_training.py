@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_cluster import defaults
+from keras_cluster.api_export import keras_cluster_export
 from keras_cluster.models.dec import CLUSTERING_OUTPUT, RECONSTRUCTION_OUTPUT, assignment_model
 from keras_cluster.row_source import RowSource, is_stream
 from keras_cluster.validation import (
@@ -58,6 +59,7 @@ class SelfTrainingState(keras.layers.Layer):
         self.delta_label.assign(float("nan"))
 
 
+@keras_cluster_export("keras_cluster.callbacks.DECSelfTraining")
 class DECSelfTraining(keras.callbacks.Callback):
     """Refresh DEC's target distribution every `update_interval` batches and stop on `tol`.
 

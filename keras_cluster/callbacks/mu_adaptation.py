@@ -13,7 +13,7 @@ from keras_cluster.validation import Options, validate
 _COMPILED_STEP = "_keras_cluster_lm_train_function"
 
 
-@keras_cluster_export("keras_cluster.callbacks.MuAdaptation")
+@keras_cluster_export("keras_cluster.callbacks.MuAdaptation", keras_serializable=True)
 class MuAdaptation(keras.callbacks.Callback):
     """Runs `LevenbergMarquardt` steps in `fit`, adapting `mu`, and stops when `mu` saturates.
 

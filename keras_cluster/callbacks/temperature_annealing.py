@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_cluster.api_export import keras_cluster_export
 from keras_cluster.validation import NON_NEGATIVE, POSITIVE, InstanceOf, validate
 
 
@@ -9,6 +10,7 @@ def _is_variable(value):
     return isinstance(value, keras.Variable)
 
 
+@keras_cluster_export("keras_cluster.callbacks.TemperatureAnnealing")
 class TemperatureAnnealing(keras.callbacks.Callback):
     """Set a temperature variable to `initial_temperature / (1 + epoch)^rate` each epoch.
 

@@ -38,9 +38,12 @@ import os
 import tensorflow as tf
 from keras import ops, tree
 
+from keras_cluster.api_export import keras_cluster_export
+
 _ADAPTED = "_keras_cluster_multi_worker"
 
 
+@keras_cluster_export("keras_cluster.distribute.in_multi_worker_mode")
 def in_multi_worker_mode(strategy):
     """Whether `strategy` is a `MultiWorkerMirroredStrategy` spanning more than one worker."""
     return (
@@ -49,6 +52,7 @@ def in_multi_worker_mode(strategy):
     )
 
 
+@keras_cluster_export("keras_cluster.distribute.adapt_for_multi_worker")
 def adapt_for_multi_worker(model):
     """Lets `model.fit`/`evaluate` run under a multi-worker `MultiWorkerMirroredStrategy`.
 
@@ -118,6 +122,7 @@ def adapt_for_multi_worker(model):
     return model
 
 
+@keras_cluster_export("keras_cluster.distribute.is_chief")
 def is_chief(strategy):
     """Whether this process should write what is written once (checkpoints, logs, exports).
 
@@ -133,6 +138,7 @@ def is_chief(strategy):
     return bool(strategy.extended.should_checkpoint)
 
 
+@keras_cluster_export("keras_cluster.distribute.worker_path")
 def worker_path(path, strategy):
     """`path` on the chief; on any other worker, `path` inside a folder of its own.
 

@@ -16,6 +16,7 @@ from sklearn.cluster import KMeans
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from keras_cluster import defaults
+from keras_cluster.api_export import keras_cluster_export
 from keras_cluster.estimators.backup import (
     BACKUP_DIR,
     remove_backup,
@@ -171,6 +172,7 @@ class StopOnNonFinite(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+@keras_cluster_export("keras_cluster.estimators.BaseDeepClusterer")
 class BaseDeepClusterer(
     ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator
 ):

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from keras_cluster import defaults
+from keras_cluster.api_export import keras_cluster_export
 from keras_cluster.callbacks.batch_position import batch_start, resumable_fit_callbacks
 from keras_cluster.distribute.multi_worker import adapt_for_multi_worker
 from keras_cluster.estimators.base import (
@@ -24,6 +25,7 @@ from keras_cluster.models.prebuilt_optimizer import compile_prebuilt
 from keras_cluster.validation import NON_NEGATIVE, NON_NEGATIVE_INT, OPTIMIZER, POSITIVE, Options
 
 
+@keras_cluster_export("keras_cluster.estimators.DCN")
 class DCN(CentroidInitMixin, NearestCentroidMixin, BaseDeepClusterer):
     """Deep Clustering Network (Yang et al. 2017) with a scikit-learn API.
 

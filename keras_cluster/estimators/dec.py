@@ -7,6 +7,7 @@ import keras
 import numpy as np
 
 from keras_cluster import defaults
+from keras_cluster.api_export import keras_cluster_export
 from keras_cluster.callbacks.batch_position import resumable_fit_callbacks
 from keras_cluster.callbacks.dec_self_training import DECSelfTraining
 from keras_cluster.distribute.multi_worker import adapt_for_multi_worker
@@ -39,6 +40,7 @@ from keras_cluster.validation import (
 )
 
 
+@keras_cluster_export("keras_cluster.estimators.DEC")
 class DEC(CentroidInitMixin, BaseDeepClusterer):
     """Deep Embedded Clustering (Xie, Girshick & Farhadi 2016) with a scikit-learn API.
 
@@ -270,6 +272,7 @@ class DEC(CentroidInitMixin, BaseDeepClusterer):
         return build_dec_model(self.encoder_, self.n_clusters, alpha=self.alpha)
 
 
+@keras_cluster_export("keras_cluster.estimators.IDEC")
 class IDEC(DEC):
     """Improved DEC (Guo et al. 2017): DEC that keeps the decoder and its reconstruction loss.
 

@@ -6,6 +6,7 @@ from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 
 from keras_cluster import defaults
+from keras_cluster.api_export import keras_cluster_export
 from keras_cluster.estimators.base import PRETRAINING_CONSTRAINTS, WEIGHTS_FILE, BaseDeepClusterer
 from keras_cluster.layers.student_t import soft_assignment
 from keras_cluster.validation import (
@@ -79,6 +80,7 @@ def manifold_clustering(
     return umap_model, coordinates, fitted.fit(coordinates)
 
 
+@keras_cluster_export("keras_cluster.estimators.N2D")
 class N2D(BaseDeepClusterer):
     """N2D: cluster the UMAP manifold of an autoencoder's embedding.
 

@@ -5,6 +5,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.utils.validation import _num_samples
 
+from keras_cluster.api_export import keras_cluster_export
 from keras_cluster.callbacks.temperature_annealing import TemperatureAnnealing
 from keras_cluster.estimators.base import CALLBACKS, BaseDeepClusterer, check_features
 from keras_cluster.estimators.nearest_centroid import NearestCentroidMixin
@@ -27,6 +28,7 @@ from keras_cluster.validation import (
 )
 
 
+@keras_cluster_export("keras_cluster.estimators.SNNLKMeans")
 class SNNLKMeans(NearestCentroidMixin, BaseDeepClusterer):
     """Autoencoder trained with SNNL on its code (labelled subset), then k-means on the codes.
 

@@ -7,7 +7,7 @@ from keras_cluster.api_export import keras_cluster_export
 from keras_cluster.validation import POSITIVE_INT, check_array, validate
 
 
-@keras_cluster_export("keras_cluster.layers.CentroidDistances")
+@keras_cluster_export("keras_cluster.layers.CentroidDistances", keras_serializable=True)
 class CentroidDistances(keras.layers.Layer):
     """Squared distance of each embedding to each centroid: the head of k-means style models.
 

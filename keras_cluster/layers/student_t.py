@@ -7,6 +7,7 @@ from keras_cluster.api_export import keras_cluster_export
 from keras_cluster.validation import POSITIVE, POSITIVE_INT, check_array, validate
 
 
+@keras_cluster_export("keras_cluster.layers.soft_assignment")
 def soft_assignment(z, centroids, alpha=1.0):
     """Student's t soft assignment of each row of `z` to each centroid.
 
@@ -35,7 +36,7 @@ def soft_assignment(z, centroids, alpha=1.0):
     return ops.softmax(logits, axis=-1)
 
 
-@keras_cluster_export("keras_cluster.layers.ClusteringLayer")
+@keras_cluster_export("keras_cluster.layers.ClusteringLayer", keras_serializable=True)
 class ClusteringLayer(keras.layers.Layer):
     """Soft-assigns embeddings to trainable centroids with a Student's t kernel (DEC).
 

@@ -11,6 +11,7 @@ from keras_cluster.validation import Options, validate
 TARGETS = ("full", "batch")
 
 
+@keras_cluster_export("keras_cluster.losses.target_distribution")
 def target_distribution(q):
     """DEC's auxiliary target distribution P from soft assignments Q.
 
@@ -43,7 +44,7 @@ def target_distribution(q):
     return weight / ops.sum(weight, axis=1, keepdims=True)
 
 
-@keras_cluster_export("keras_cluster.losses.dec_loss")
+@keras_cluster_export("keras_cluster.losses.dec_loss", keras_serializable=True)
 def dec_loss(p, q):
     """Per-sample KL(P || Q) = sum_j p_ij log(p_ij / q_ij), with 0 log 0 = 0.
 
@@ -77,7 +78,7 @@ def dec_loss(p, q):
     return ops.sum(ops.where(p > 0, p * log_ratio, ops.zeros_like(p)), axis=-1)
 
 
-@keras_cluster_export("keras_cluster.losses.DECLoss")
+@keras_cluster_export("keras_cluster.losses.DECLoss", keras_serializable=True)
 class DECLoss(keras.losses.Loss):
     """KL(P || Q) between the target distribution P and the soft assignments Q (DEC).
 

@@ -72,6 +72,7 @@ def nearest_centroid(embeddings, centroids):
     return ops.argmin(scores, axis=1)
 
 
+@keras_cluster_export("keras_cluster.losses.kmeans_loss")
 def kmeans_loss(embeddings, centroids):
     """k-means loss: mean squared distance of each code to its nearest centroid.
 
@@ -107,7 +108,7 @@ def kmeans_loss(embeddings, centroids):
     return ops.mean(nearest_centroid_distances(embeddings, centroids))
 
 
-@keras_cluster_export("keras_cluster.losses.KMeansLoss")
+@keras_cluster_export("keras_cluster.losses.KMeansLoss", keras_serializable=True)
 class KMeansLoss(keras.losses.Loss):
     """k-means loss as a Keras loss: `y_pred` = codes, `y_true` ignored, centroids held here.
 

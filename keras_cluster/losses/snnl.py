@@ -150,6 +150,7 @@ def soft_nearest_neighbor_rows(labels, features, temperature=1.0, distance="cosi
     return rows, row_valid
 
 
+@keras_cluster_export("keras_cluster.losses.soft_nearest_neighbor_loss")
 def soft_nearest_neighbor_loss(labels, features, temperature=1.0, distance="cosine", valid=None):
     """Soft Nearest Neighbor Loss: how entangled the classes are in `features`.
 
@@ -192,7 +193,7 @@ def soft_nearest_neighbor_loss(labels, features, temperature=1.0, distance="cosi
     return ops.sum(rows) / ops.maximum(count, 1.0)
 
 
-@keras_cluster_export("keras_cluster.losses.SoftNearestNeighborLoss")
+@keras_cluster_export("keras_cluster.losses.SoftNearestNeighborLoss", keras_serializable=True)
 class SoftNearestNeighborLoss(keras.losses.Loss):
     """Soft Nearest Neighbor Loss as a Keras loss: `y_true` = labels, `y_pred` = features.
 

@@ -39,6 +39,7 @@ def _check_label_vectors(y_true, y_pred):
     return y_true, y_pred
 
 
+@keras_cluster_export("keras_cluster.metrics.clustering_accuracy")
 def clustering_accuracy(y_true, y_pred):
     """Unsupervised clustering accuracy: the best one-to-one map of clusters to classes.
 
@@ -78,6 +79,7 @@ def clustering_accuracy(y_true, y_pred):
     return float(contingency[rows, cols].sum() / len(y_true))
 
 
+@keras_cluster_export("keras_cluster.metrics.normalized_mutual_info")
 def normalized_mutual_info(y_true, y_pred):
     """Normalized mutual information, arithmetic normalisation (scikit-learn's default).
 
@@ -106,6 +108,7 @@ def normalized_mutual_info(y_true, y_pred):
     return float(normalized_mutual_info_score(y_true, y_pred))
 
 
+@keras_cluster_export("keras_cluster.metrics.adjusted_rand_index")
 def adjusted_rand_index(y_true, y_pred):
     """Adjusted Rand index: pair-counting agreement, corrected for chance.
 
@@ -313,7 +316,7 @@ _METRIC_DOC = """{purpose}
 """
 
 
-@keras_cluster_export("keras_cluster.metrics.ClusteringAccuracy")
+@keras_cluster_export("keras_cluster.metrics.ClusteringAccuracy", keras_serializable=True)
 class ClusteringAccuracy(_ContingencyMetric):
     __doc__ = _METRIC_DOC.format(
         purpose="Clustering accuracy (best one-to-one cluster-to-class map) as a Keras metric.",
@@ -334,7 +337,7 @@ class ClusteringAccuracy(_ContingencyMetric):
         super().__init__(n_clusters, n_classes=n_classes, name=name, dtype=dtype)
 
 
-@keras_cluster_export("keras_cluster.metrics.NormalizedMutualInformation")
+@keras_cluster_export("keras_cluster.metrics.NormalizedMutualInformation", keras_serializable=True)
 class NormalizedMutualInformation(_ContingencyMetric):
     __doc__ = _METRIC_DOC.format(
         purpose="Normalized mutual information (arithmetic mean normalisation) as a Keras metric.",
@@ -350,7 +353,7 @@ class NormalizedMutualInformation(_ContingencyMetric):
         super().__init__(n_clusters, n_classes=n_classes, name=name, dtype=dtype)
 
 
-@keras_cluster_export("keras_cluster.metrics.AdjustedRandIndex")
+@keras_cluster_export("keras_cluster.metrics.AdjustedRandIndex", keras_serializable=True)
 class AdjustedRandIndex(_ContingencyMetric):
     __doc__ = _METRIC_DOC.format(
         purpose="Adjusted Rand index as a Keras metric.",

@@ -5,6 +5,7 @@ import math
 import keras
 import tensorflow as tf
 
+from keras_cluster.api_export import keras_cluster_export
 from keras_cluster.validation import POSITIVE_INT, InstanceOf, SequenceOf, validate
 
 AUGMENTATION = InstanceOf(
@@ -42,6 +43,7 @@ def validate_augmentation(augmentation, image_shape, n_features=None):
         )
 
 
+@keras_cluster_export("keras_cluster.models.augmenter")
 def augmenter(augmentation, image_shape, n_features):
     """A function `x_batch -> augmented x_batch` on flat batches `(batch, n_features)`.
 

@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from keras_cluster import defaults
+from keras_cluster.api_export import keras_cluster_export
 from keras_cluster.callbacks.batch_position import batch_start, resumable_fit_callbacks
 from keras_cluster.distribute.multi_worker import adapt_for_multi_worker
 from keras_cluster.models.augmentation import augmenter
@@ -37,6 +38,7 @@ def default_initializer():
     )
 
 
+@keras_cluster_export("keras_cluster.models.build_autoencoder")
 def build_autoencoder(
     input_dim,
     dims=DEFAULT_DIMS,
@@ -116,6 +118,7 @@ def build_autoencoder(
     return autoencoder, encoder
 
 
+@keras_cluster_export("keras_cluster.models.reconstruction_model")
 def reconstruction_model(autoencoder):
     """The `x -> x_hat` view trained on: in normalized units when the autoencoder normalizes.
 
@@ -128,6 +131,7 @@ def reconstruction_model(autoencoder):
     )
 
 
+@keras_cluster_export("keras_cluster.models.normalize")
 def normalize(autoencoder, x):
     """`x` in the units the autoencoder's layers see (unchanged without a normalization)."""
     if not _has_layer(autoencoder, INPUT_NORMALIZATION):
@@ -196,6 +200,7 @@ def _steps_per_pass(source, batch_size):
     return source.n_batches if source.streamed else -(-source.n_rows // batch_size)
 
 
+@keras_cluster_export("keras_cluster.models.pretrain_autoencoder")
 def pretrain_autoencoder(
     autoencoder,
     x,

@@ -19,7 +19,7 @@ from keras_cluster.validation import (
 CENTROID_UPDATES = ("count", "sgd")
 
 
-@keras_cluster_export("keras_cluster.models.DeepClusteringNetwork")
+@keras_cluster_export("keras_cluster.models.DeepClusteringNetwork", keras_serializable=True)
 class DeepClusteringNetwork(keras.Model):
     """DCN: train an autoencoder on reconstruction + `clustering_weight` * k-means loss.
 

@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_cluster.api_export import keras_cluster_export
 from keras_cluster.layers.student_t import ClusteringLayer
 from keras_cluster.models.autoencoder import reconstruction_model
 
@@ -9,6 +10,7 @@ CLUSTERING_OUTPUT = "clustering"
 RECONSTRUCTION_OUTPUT = "reconstruction"
 
 
+@keras_cluster_export("keras_cluster.models.build_dec_model")
 def build_dec_model(encoder, n_clusters, alpha=1.0, initial_centroids=None, name="dec"):
     """The DEC model `x -> q`: `encoder` followed by a `ClusteringLayer` named `"clustering"`.
 
@@ -28,6 +30,7 @@ def build_dec_model(encoder, n_clusters, alpha=1.0, initial_centroids=None, name
     return keras.Model(encoder.inputs[0], clustering(encoder.outputs[0]), name=name)
 
 
+@keras_cluster_export("keras_cluster.models.build_idec_model")
 def build_idec_model(
     autoencoder, encoder, n_clusters, alpha=1.0, initial_centroids=None, name="idec"
 ):

@@ -17,12 +17,15 @@ takes the user's raw rows. Two modes:
 import keras
 import numpy as np
 
+from keras_cluster.api_export import keras_cluster_export
+
 NORMALIZATIONS = ("global", "feature", None)
 
 # A feature's scale is never taken below this fraction of the features' root-mean variance.
 RELATIVE_SCALE_FLOOR = 1e-3
 
 
+@keras_cluster_export("keras_cluster.models.normalization_statistics")
 def normalization_statistics(x, mode="global"):
     """The per-feature `(mean, variance)` that `mode` divides by, in float64.
 
@@ -104,6 +107,7 @@ def normalization_layer(mean, variance, invert=False, name="normalization"):
     return layer
 
 
+@keras_cluster_export("keras_cluster.models.fitted_normalization")
 def fitted_normalization(x, mode="global", invert=False, name="normalization"):
     """A `keras.layers.Normalization` holding `normalization_statistics(x, mode)`.
 

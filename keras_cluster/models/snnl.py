@@ -17,7 +17,7 @@ LABELS = "snnl_labels"
 WEIGHT = Interval("real", None, None, closed="neither")
 
 
-@keras_cluster_export("keras_cluster.models.SoftNearestNeighborModel")
+@keras_cluster_export("keras_cluster.models.SoftNearestNeighborModel", keras_serializable=True)
 class SoftNearestNeighborModel(keras.Model):
     """Wrap a functional model and add `weight * SNNL` of chosen layers to its compiled loss.
 

@@ -1,9 +1,11 @@
 """The SNNL-disentangled autoencoder of Agarap & Azcarraga (2020)."""
 
+from keras_cluster.api_export import keras_cluster_export
 from keras_cluster.models.autoencoder import DEFAULT_DIMS, build_autoencoder
 from keras_cluster.models.snnl import SoftNearestNeighborModel
 
 
+@keras_cluster_export("keras_cluster.models.build_snnl_autoencoder")
 def build_snnl_autoencoder(
     input_dim,
     dims=DEFAULT_DIMS,

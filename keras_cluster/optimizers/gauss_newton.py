@@ -4,7 +4,7 @@ from keras_cluster.api_export import keras_cluster_export
 from keras_cluster.optimizers.levenberg_marquardt import LevenbergMarquardt
 
 
-@keras_cluster_export("keras_cluster.optimizers.GaussNewton")
+@keras_cluster_export("keras_cluster.optimizers.GaussNewton", keras_serializable=True)
 class GaussNewton(LevenbergMarquardt):
     """Gauss-Newton optimizer: `LevenbergMarquardt` with `mu` fixed at 0 and every step taken.
 

@@ -43,7 +43,7 @@ _CALLBACK_HINT = (
 )
 
 
-@keras_cluster_export("keras_cluster.optimizers.LevenbergMarquardt")
+@keras_cluster_export("keras_cluster.optimizers.LevenbergMarquardt", keras_serializable=True)
 class LevenbergMarquardt(keras.optimizers.Optimizer):
     """Levenberg-Marquardt optimizer for least-squares and classification models in `model.fit`.
 

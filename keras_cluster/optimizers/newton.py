@@ -4,7 +4,7 @@ from keras_cluster.api_export import keras_cluster_export
 from keras_cluster.optimizers.levenberg_marquardt import LevenbergMarquardt
 
 
-@keras_cluster_export("keras_cluster.optimizers.Newton")
+@keras_cluster_export("keras_cluster.optimizers.Newton", keras_serializable=True)
 class Newton(LevenbergMarquardt):
     """Newton's method: `LevenbergMarquardt` with the exact Hessian in place of `J^T J`.
 

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_cluster.api_export import keras_cluster_export
 from keras_cluster.optimizers.jacobian import (
     default_chunk_rows,
     flat_outputs,
@@ -15,6 +16,7 @@ from keras_cluster.optimizers.jacobian import (
 )
 
 
+@keras_cluster_export("keras_cluster.optimizers.FitUncertainty")
 @dataclasses.dataclass(frozen=True)
 class FitUncertainty:
     """The Gauss-Newton covariance of a model's weights, from `fit_uncertainty`.
@@ -67,6 +69,7 @@ class FitUncertainty:
         return np.sqrt(np.clip(variance, 0.0, None))
 
 
+@keras_cluster_export("keras_cluster.optimizers.fit_uncertainty")
 def fit_uncertainty(model, x, y, jacobian_chunk_rows=None, rcond=1e-10):
     """The Gauss-Newton covariance of the weights of a model fitted by least squares.
 
