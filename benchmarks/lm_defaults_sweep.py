@@ -28,9 +28,9 @@ Run in the peers venv, niced (the CPU is shared); the figures of the defaults:
     nice -n 5 python benchmarks/lm_defaults_sweep.py digits --seeds 0 1 2 \
         --lm "mu_min=0.03:mu_min=0.03" "mu_min=0.3:mu_min=0.3"
     nice -n 5 python benchmarks/lm_defaults_sweep.py rosenbrock --torch-seeds 2 \
-        --lm "tutorial:mu_rule='tutorial'"
+        --lm "nielsen:mu_rule='nielsen'"
     nice -n 5 python benchmarks/lm_defaults_sweep.py tutorial2d --seeds 0 1 2 3 4 \
-        --torch-seeds 0 --lm "tutorial:mu_rule='tutorial'"
+        --torch-seeds 0 --lm "nielsen:mu_rule='nielsen'"
 """
 
 import argparse
