@@ -24,8 +24,9 @@ class MuAdaptation(keras.callbacks.Callback):
     model's own train function back after every call, also when a step raises, so a later
     `fit` without this callback trains as Keras would. Every batch does one LM step with the
     retry ladder and the `mu` rule of
-    the optimizer (`mu_rule`: the tutorial's /10 on success, x10 and retry on failure, with
-    `trainlm`'s bounds 1e-10 ... 1e10; or Nielsen's gain-ratio rule). `mu` is logged as `mu`.
+    the optimizer (`mu_rule`: the tutorial's /10 on success, x10 and retry on failure, within
+    `mu_min` ... `mu_max`, by default `trainlm`'s 1e-10 ... 1e10 for a squared error and
+    0.1 ... 1e10 for a cross-entropy; or Nielsen's gain-ratio rule). `mu` is logged as `mu`.
     When `mu` reaches the optimizer's `mu_max` (no step can reduce the loss any more) training
     stops with a message, as MATLAB's `trainlm` does ("Maximum MU reached").
 

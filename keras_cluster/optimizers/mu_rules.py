@@ -4,6 +4,22 @@ from keras import ops
 
 MU_RULES = ("tutorial", "nielsen", "fixed")
 
+LEAST_SQUARES_MU_MIN = 1e-10
+"""The default lower bound of `mu` for a squared error: MATLAB `trainlm`'s `mu_min`."""
+
+CROSS_ENTROPY_MU_MIN = 0.1
+"""The default lower bound of `mu` for a cross-entropy (a mean over the batch).
+
+A cross-entropy has no finite minimiser on a batch it can separate (a mini-batch of 32 against
+thousands of weights always is): as `mu -> 0` the step fits the batch's linearisation exactly.
+On mini-batches every step is accepted on its own batch, so `mu` falls to its floor, which then
+acts as the step size. Measured with `benchmarks/lm_defaults_sweep.py digits` (64-32-10 digits
+classifier, batches of 32, the tutorial rule, epochs to 97% validation accuracy on seeds 0-2):
+floor 0.03: 6, 12, 10; 0.1: 7, 3, 6; 0.3: 8, 3, 8 (0.1 the fewest, median 6); 0.01 does not
+reach 97% within 40 s on seeds 0 and 2, and 1e-10 (the squared-error default) stays at 88.9%
+after 31 epochs (seed 0).
+"""
+
 
 class MuRule:
     """One rule for `mu`: the ladder of trial values in a step, acceptance, and the next `mu`.
@@ -17,7 +33,8 @@ class MuRule:
               then mu <- mu max(1/3, 1 - (2 rho - 1)^3), nu <- 2; none: mu <- mu nu, nu <- 2 nu
     fixed:    one trial at mu, accepted whenever its loss is finite; mu unchanged
     ```
-    `mu` is clipped to `[mu_min, mu_max]`; `g` is half the gradient (`J^T r`).
+    `mu` is clipped to `[mu_min, mu_max]`, also where a ladder starts; `g` is half the gradient
+    (`J^T r`).
 
     Args:
         name: One of `MU_RULES`.
@@ -49,6 +66,8 @@ class MuRule:
     def ladder(self, mu, nu):
         """The trial values of `mu` in one step, and `nu` at each (float64, shape `(K,)`)."""
         mu, nu = ops.convert_to_tensor(mu, "float64"), ops.convert_to_tensor(nu, "float64")
+        if self.name != "fixed":
+            mu = ops.clip(mu, self.mu_min, self.mu_max)
         mus, nus = [], []
         for _ in range(self.attempts):
             mus.append(mu)

@@ -6,6 +6,7 @@ from keras_cluster.callbacks import MuAdaptation
 from keras_cluster.optimizers import LevenbergMarquardt, levenberg_marquardt
 from keras_cluster.optimizers.cross_entropy import CrossEntropy
 from keras_cluster.optimizers.jacobian import output_jacobian
+from keras_cluster.optimizers.mu_rules import CROSS_ENTROPY_MU_MIN
 from keras_cluster.optimizers.residuals import loss_terms
 
 CLASSES = 3
@@ -141,9 +142,12 @@ def numpy_classifier(theta, x, hidden=4):
     return z, np.transpose(jac, (0, 2, 1))  # (n, classes, weights)
 
 
-def numpy_ggn_ladder(theta, x, labels, mu, attempts=10, penalty=0.0):
+def numpy_ggn_ladder(theta, x, labels, mu, attempts=10, penalty=0.0, mu_min=CROSS_ENTROPY_MU_MIN):
     """One LM step with the generalized Gauss-Newton matrix of the mean softmax cross-entropy
-    plus the quadratic penalty `sum(penalty * theta^2)` (its rows sqrt(penalty) * theta)."""
+    plus the quadratic penalty `sum(penalty * theta^2)` (its rows sqrt(penalty) * theta); `mu`
+    starts at `max(mu, mu_min)` and is divided by 10 after the accepted trial, down to `mu_min`
+    (the optimizer's default floor for a cross-entropy)."""
+    mu = max(mu, mu_min)
     n = len(x)
     onehot = np.eye(CLASSES)[labels]
 
@@ -160,7 +164,7 @@ def numpy_ggn_ladder(theta, x, labels, mu, attempts=10, penalty=0.0):
     for k in range(attempts):
         delta = np.linalg.solve(ggn / 2 + mu * np.eye(len(theta)), gradient / 2)
         if loss(theta - delta) < loss0:
-            return theta - delta, mu / 10, k, loss0
+            return theta - delta, max(mu / 10, mu_min), k, loss0
         mu *= 10
     return theta, mu, attempts, loss0
 

@@ -302,9 +302,11 @@ def test_fit_without_callback_raises_naming_it():
         ({"mu_rule": "adam"}, "mu_rule"),
         ({"damping": "fletcher"}, "damping"),
         ({"curvature": "fisher"}, "curvature"),
-        # mu_min=0 so that only the rule "mu > 0 for an adaptive mu_rule" can reject mu=0.
-        ({"mu": 0.0, "mu_min": 0.0}, r"`mu` should be > 0 .* for mu_rule='tutorial'.*mu=0.0"),
-        ({"mu": 1e-12}, r"`mu` should be > 0 and within \[mu_min, mu_max\].*mu_min=1e-10"),
+        ({"mu": 0.0}, r"`mu` should be > 0 .* for mu_rule='tutorial'.*mu=0.0"),
+        (
+            {"mu": 1e11},
+            r"`mu` should be > 0 and <= mu_max .*mu=100000000000.0, mu_max=10000000000.0",
+        ),
         ({"clipnorm": 1.0}, "clipnorm"),
         ({"weight_decay": 0.1}, "weight_decay"),
         ({"jacobian_chunk_rows": 0}, "jacobian_chunk_rows=0"),
@@ -314,6 +316,19 @@ def test_fit_without_callback_raises_naming_it():
 def test_invalid_arguments_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
         LevenbergMarquardt(**kwargs)
+
+
+def test_default_mu_floor_depends_on_the_loss():
+    assert LevenbergMarquardt().mu_floor(cross_entropy=False) == 1e-10  # trainlm's
+    assert LevenbergMarquardt().mu_floor(cross_entropy=True) == 0.1
+    assert LevenbergMarquardt(mu_min=0.5).mu_floor(cross_entropy=False) == 0.5
+    assert LevenbergMarquardt(mu_min=0.5).get_config()["mu_min"] == 0.5
+    assert LevenbergMarquardt().get_config()["mu_min"] is None
+    # A squared error's mu stays below the cross-entropy floor (1e-3 here, as in the first test).
+    x, y = tiny_data(n=20)
+    model = tiny_model()
+    fit_steps(model, x, y, LevenbergMarquardt())
+    assert float(model.optimizer.mu) < 0.1
 
 
 def test_config_round_trip():

@@ -20,6 +20,15 @@ def test_ladders_follow_their_formulas():
     np.testing.assert_allclose(np.asarray(mus), [0.5])
 
 
+def test_ladders_start_within_the_bounds():
+    mus, _ = rule("tutorial").ladder(1e-9, 2.0)  # raised to mu_min = 1e-6
+    np.testing.assert_allclose(np.asarray(mus), [1e-6, 1e-5, 1e-4, 1e-3], rtol=1e-15)
+    mus, _ = rule("nielsen").ladder(1e-9, 2.0)
+    np.testing.assert_allclose(np.asarray(mus), [1e-6, 2e-6, 8e-6, 6.4e-5], rtol=1e-15)
+    mus, _ = rule("fixed").ladder(0.0, 2.0)  # a fixed mu is used as given (Gauss-Newton)
+    np.testing.assert_array_equal(np.asarray(mus), [0.0])
+
+
 def test_acceptance():
     steps = np.zeros((3, 2))
     losses = np.array([2.0, np.nan, 0.5])
