@@ -78,8 +78,9 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
     w <- w - learning_rate * delta      if loss(w - learning_rate * delta) < loss(w)
     ```
     With a cross-entropy, `J^T J` and `J^T r` are the `J^T H J / 2` and half gradient above.
-    When the batch has fewer residual rows than weights (and a static batch size: Keras gives
-    arrays whose last batch is partial a dynamic one), the dual form is solved instead:
+    When the batch has fewer residual rows than weights, the dual form is solved instead
+    (chosen while tracing for a static batch size, at run time for a dynamic one, as Keras gives
+    arrays whose last batch is partial):
     `delta = D^-1 J^T (J D^-1 J^T + mu I)^-1 r`, a rows x rows system; for a cross-entropy the
     rows are `F_i^T J_i` and `r_i = q_i` with `F_i q_i = b_i` (`CrossEntropy.row_residuals`).
     With `curvature="hessian"`, `J^T J` is replaced by half the Hessian of the loss (Newton's
@@ -304,104 +305,124 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
             outputs = tf.identity(flat_outputs(y_pred))
         loss = terms.loss(outputs)
         num_weights = theta.shape[0]
-        rows = outputs.shape[0] * outputs.shape[1] if outputs.shape[0] is not None else None
-        dual = (
-            self.curvature == "gauss_newton"
-            and replicas == 1
-            and not regularised
-            and rows is not None
-            and rows < num_weights
-        )
-        if self.curvature == "hessian":
-            curvature, gradient = _half_hessian_and_gradient(weights, loss_at)
-        elif dual:
-            # The rows F^T J in the model's dtype (float32: the Gram matrix ~4x faster than in
-            # float64 on CPU); the damped system and the step are float64.
-            residuals = ops.reshape(terms.row_residuals(outputs), (-1,))
-            factor = ops.cast(terms.curvature_factor(outputs), weights[0].dtype)
-            jacobian = output_jacobian(model, weights, non_trainable, x)
-            rows = ops.reshape(scaled_rows(factor, jacobian), (-1, num_weights))
-            gradient = tf.linalg.matvec(ops.cast(rows, "float64"), residuals, transpose_a=True)
-        else:
-            dtype = weights[0].dtype
-            chunk_rows = self.jacobian_chunk_rows or default_chunk_rows(
-                num_weights, outputs.shape[-1]
-            )
-            curvature, gradient = gauss_newton_sums(
-                model,
-                weights,
-                non_trainable,
-                x,
-                ops.cast(terms.curvature_factor(outputs), dtype),
-                ops.cast(terms.half_gradient(outputs), dtype),
-                chunk_rows,
-            )
-        if replicas > 1:
-            curvature, gradient, loss = context.all_reduce("sum", [curvature, gradient, loss])
-        if regularised:
-            curvature = curvature + ops.diag(penalty)
-            gradient = gradient + penalty * theta
-            loss = loss + penalty_at(theta)
-
-        if dual:
-            scale = damping_scale(ops.cast(ops.sum(ops.square(rows), 0), "float64"), self.damping)
-            scaled = rows * ops.cast(scale, rows.dtype)
-            system = (ops.cast(ops.matmul(scaled, ops.transpose(scaled)), "float64"), residuals)
-            scaled = ops.cast(scaled, "float64")
-        else:
-            scale = damping_scale(tf.linalg.diag_part(curvature), self.damping)
-            system = (curvature * scale[:, None] * scale[None, :], gradient * scale)
-        learning_rate = ops.cast(self.learning_rate, "float64")
-
-        def trial(trial_mu):
-            # A damped matrix that is not numerically positive definite (J^T J summed in
-            # float32) gives a non-finite trial, rejected: the ladder retries with a larger mu.
-            # Only a fixed mu (Gauss-Newton, Newton) falls back on a pseudo-inverse.
-            solution = damped_solve(
-                *system,
-                ops.reshape(trial_mu, (1,)),
-                pseudo_inverse_fallback=rule.name == "fixed",
-            )[0]
-            step = tf.linalg.matvec(scaled, solution, transpose_a=True) if dual else solution
-            step = step * scale
-            trial_loss = loss_at(_moved(weights, -learning_rate * step))
-            if replicas > 1:
-                trial_loss = context.all_reduce("sum", trial_loss)
-            return step, trial_loss + penalty_at(theta - learning_rate * step)
-
-        # The ladder is walked one damped solve at a time (memory: one weights^2 factor), and
-        # on one replica it stops at the first accepted trial. Under tf.distribute every trial
-        # is evaluated, since an all-reduce may not sit inside control flow of the replica
-        # function.
         mus, nus = rule.ladder(self._mu.value, self._nu.value)
-        if replicas > 1:
-            steps, trial_losses = zip(*[trial(m) for m in ops.unstack(mus)], strict=True)
-            steps, trial_losses = ops.stack(steps), ops.stack(trial_losses)
-            accepted = rule.accepts(trial_losses, steps, loss)
-            any_accepted = ops.any(accepted)
-            first = ops.argmax(ops.cast(accepted, "int32"))
-            step, trial_loss = ops.take(steps, first, axis=0), ops.take(trial_losses, first)
+
+        def solve(dual):
+            """Build the damped system in one form, walk the mu ladder on it.
+
+            Returns `(step, any_accepted, accepted_mu, rho, loss)`, the same shapes for both
+            forms, so that the form can be chosen at run time.
+            """
+            step_loss = loss
+            if self.curvature == "hessian":
+                curvature, gradient = _half_hessian_and_gradient(weights, loss_at)
+            elif dual:
+                # The rows F^T J in the model's dtype (float32: the Gram matrix ~4x faster than
+                # in float64 on CPU); the damped system and the step are float64.
+                residuals = ops.reshape(terms.row_residuals(outputs), (-1,))
+                factor = ops.cast(terms.curvature_factor(outputs), weights[0].dtype)
+                jacobian = output_jacobian(model, weights, non_trainable, x)
+                rows = ops.reshape(scaled_rows(factor, jacobian), (-1, num_weights))
+                gradient = tf.linalg.matvec(ops.cast(rows, "float64"), residuals, transpose_a=True)
+            else:
+                dtype = weights[0].dtype
+                chunk_rows = self.jacobian_chunk_rows or default_chunk_rows(
+                    num_weights, outputs.shape[-1]
+                )
+                curvature, gradient = gauss_newton_sums(
+                    model,
+                    weights,
+                    non_trainable,
+                    x,
+                    ops.cast(terms.curvature_factor(outputs), dtype),
+                    ops.cast(terms.half_gradient(outputs), dtype),
+                    chunk_rows,
+                )
+            if replicas > 1:
+                curvature, gradient, step_loss = context.all_reduce(
+                    "sum", [curvature, gradient, step_loss]
+                )
+            if regularised:
+                curvature = curvature + ops.diag(penalty)
+                gradient = gradient + penalty * theta
+                step_loss = step_loss + penalty_at(theta)
+
+            scaled = None
+            if dual:
+                scale = damping_scale(
+                    ops.cast(ops.sum(ops.square(rows), 0), "float64"), self.damping
+                )
+                scaled = rows * ops.cast(scale, rows.dtype)
+                system = (ops.cast(ops.matmul(scaled, ops.transpose(scaled)), "float64"), residuals)
+                scaled = ops.cast(scaled, "float64")
+            else:
+                scale = damping_scale(tf.linalg.diag_part(curvature), self.damping)
+                system = (curvature * scale[:, None] * scale[None, :], gradient * scale)
+            learning_rate = ops.cast(self.learning_rate, "float64")
+
+            def trial(trial_mu):
+                # A damped matrix that is not numerically positive definite (J^T J summed in
+                # float32) gives a non-finite trial, rejected: the ladder retries with a larger
+                # mu. Only a fixed mu (Gauss-Newton, Newton) falls back on a pseudo-inverse.
+                solution = damped_solve(
+                    *system,
+                    ops.reshape(trial_mu, (1,)),
+                    pseudo_inverse_fallback=rule.name == "fixed",
+                )[0]
+                step = tf.linalg.matvec(scaled, solution, transpose_a=True) if dual else solution
+                step = step * scale
+                trial_loss = loss_at(_moved(weights, -learning_rate * step))
+                if replicas > 1:
+                    trial_loss = context.all_reduce("sum", trial_loss)
+                return step, trial_loss + penalty_at(theta - learning_rate * step)
+
+            # The ladder is walked one damped solve at a time (memory: one weights^2 factor),
+            # and on one replica it stops at the first accepted trial. Under tf.distribute every
+            # trial is evaluated, since an all-reduce may not sit inside control flow of the
+            # replica function.
+            if replicas > 1:
+                steps, trial_losses = zip(*[trial(m) for m in ops.unstack(mus)], strict=True)
+                steps, trial_losses = ops.stack(steps), ops.stack(trial_losses)
+                accepted = rule.accepts(trial_losses, steps, step_loss)
+                any_accepted = ops.any(accepted)
+                first = ops.argmax(ops.cast(accepted, "int32"))
+                step, trial_loss = ops.take(steps, first, axis=0), ops.take(trial_losses, first)
+            else:
+
+                def walk(index, found, step, trial_loss):
+                    step, trial_loss = trial(ops.take(mus, index))
+                    found = rule.accepts(trial_loss[None], step[None], step_loss)[0]
+                    return index + 1, found, step, trial_loss
+
+                count, any_accepted, step, trial_loss = tf.while_loop(
+                    lambda index, found, *_: (index < rule.attempts) & ~found,
+                    walk,
+                    (
+                        ops.convert_to_tensor(0, "int32"),
+                        ops.convert_to_tensor(False),
+                        ops.zeros((num_weights,), "float64"),
+                        ops.convert_to_tensor(float("inf"), "float64"),
+                    ),
+                    parallel_iterations=1,
+                )
+                first = count - 1
+            accepted_mu = ops.take(mus, first)
+            rho = gain_ratio(step_loss, trial_loss, step, gradient, accepted_mu, scale)
+            return step, any_accepted, accepted_mu, rho, step_loss
+
+        # The dual form (a rows x rows system) when the batch has fewer residual rows than
+        # there are weights. With a static batch size the form is chosen while tracing; Keras
+        # gives arrays whose last batch is partial a dynamic batch size, and then it is chosen
+        # at run time (both forms traced), so `fit(x, y, batch_size=32)` gets it too.
+        dual_possible = self.curvature == "gauss_newton" and replicas == 1 and not regularised
+        if not dual_possible:
+            result = solve(False)
+        elif outputs.shape[0] is not None and outputs.shape[1] is not None:
+            result = solve(outputs.shape[0] * outputs.shape[1] < num_weights)
         else:
-
-            def walk(index, found, step, trial_loss):
-                step, trial_loss = trial(ops.take(mus, index))
-                found = rule.accepts(trial_loss[None], step[None], loss)[0]
-                return index + 1, found, step, trial_loss
-
-            count, any_accepted, step, trial_loss = tf.while_loop(
-                lambda index, found, *_: (index < rule.attempts) & ~found,
-                walk,
-                (
-                    ops.convert_to_tensor(0, "int32"),
-                    ops.convert_to_tensor(False),
-                    ops.zeros((num_weights,), "float64"),
-                    ops.convert_to_tensor(float("inf"), "float64"),
-                ),
-                parallel_iterations=1,
-            )
-            first = count - 1
-        accepted_mu = ops.take(mus, first)
-        rho = gain_ratio(loss, trial_loss, step, gradient, accepted_mu, scale)
+            dynamic_rows = ops.shape(outputs)[0] * ops.shape(outputs)[1]
+            result = tf.cond(dynamic_rows < num_weights, lambda: solve(True), lambda: solve(False))
+        step, any_accepted, accepted_mu, rho, loss = result
         mu, nu = rule.update(any_accepted, accepted_mu, rho, mus, nus, self._nu.value)
         self._mu.assign(mu)
         self._nu.assign(nu)

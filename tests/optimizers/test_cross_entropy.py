@@ -229,6 +229,36 @@ def test_dual_ggn_step_with_fewer_rows_than_weights_matches_numpy_reference(
 
 
 @pytest.mark.usefixtures("_float64")
+def test_dual_form_runs_for_arrays_with_a_partial_last_batch(monkeypatch):
+    """7 rows in batches of 5: Keras traces a dynamic batch size, and the form is then chosen at
+    run time; both steps (5 and 2 examples, 15 and 6 rows < 27 weights) take the dual form and
+    equal the weight-space formula applied batch after batch."""
+    dual_steps = keras.Variable(0, dtype="int32", trainable=False)
+
+    def spy(*args):
+        dual_steps.assign_add(1)  # runs only when the dual branch runs
+        return output_jacobian(*args)
+
+    monkeypatch.setattr(levenberg_marquardt, "output_jacobian", spy)
+    rng = np.random.default_rng(9)
+    x, labels = rng.normal(size=(7, 2)), rng.integers(0, CLASSES, 7)
+    model = classifier("sparse_categorical", True, seed=10)
+    theta = np.concatenate([w.ravel() for w in model.get_weights()])
+    model.compile(
+        optimizer=LevenbergMarquardt(mu=0.5),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    model.fit(x, labels, batch_size=5, shuffle=False, callbacks=[MuAdaptation(0)], verbose=0)
+    assert int(dual_steps.numpy()) == 2
+    mu = 0.5
+    for rows in (slice(0, 5), slice(5, 7)):
+        theta, mu, _, _ = numpy_ggn_ladder(theta, x[rows], labels[rows], mu)
+    got = np.concatenate([w.ravel() for w in model.get_weights()])
+    np.testing.assert_allclose(got, theta, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(float(model.optimizer.mu), mu, rtol=1e-12)
+
+
+@pytest.mark.usefixtures("_float64")
 def test_ggn_step_with_l2_regulariser_matches_numpy_reference():
     rng = np.random.default_rng(5)
     x, labels = rng.normal(size=(30, 2)), rng.integers(0, CLASSES, 30)
