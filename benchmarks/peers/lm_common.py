@@ -7,6 +7,7 @@ torchvision, whose compiled operators fail to register against a torch they were
 `import_torch_peer` loads its `training` module alone, which needs only torch.
 """
 
+import functools
 import importlib.util
 import os
 import sys
@@ -114,8 +115,12 @@ def fit_tf_peer(model, x, y, xv, yv, epochs):
     return val, timer
 
 
+@functools.cache
 def import_torch_peer():
-    """torch-levenberg-marquardt's training module, without its Lightning helpers (utils)."""
+    """torch-levenberg-marquardt's training module, without its Lightning helpers (utils).
+
+    Cached: a second import in the same process would find the stub package without a spec.
+    """
     spec = importlib.util.find_spec("torch_levenberg_marquardt")
     package = types.ModuleType("torch_levenberg_marquardt")
     package.__path__ = list(spec.submodule_search_locations)
