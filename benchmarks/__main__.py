@@ -104,7 +104,7 @@ SUITES = {
         Entry("clustering_quality-mnist-test-da", "quality.clustering_quality",
               ("--data", "mnist-test", "--methods", "dec-da", "--seeds", "0", "1", "2",
                "--weights-dir", "{results}/weights")),
-        # MNIST's 70,000 images, five seeds: about 10 minutes of pretraining a seed on 2 CPU cores.
+        # MNIST's 70,000 images, five seeds: about 8 minutes of pretraining a seed on 2 CPU cores.
         Entry("clustering_quality-mnist-all", "quality.clustering_quality",
               ("--data", "mnist-all", "--methods", "n2d", "dec", "idec",
                "--seeds", "0", "1", "2", "3", "4", "--weights-dir", "{results}/weights")),

@@ -403,8 +403,8 @@ def build(rows, out, plots=True, note=None):
             "",
             "Each cell: the median over the seeds, and their range in brackets. Seconds include",
             "the pretraining that each run's estimator was started from (shared between the",
-            "methods of one seed); the machine's cores were shared with other jobs, so times are",
-            "upper bounds.",
+            "methods of one seed). Times are wall-clock seconds on the machine above; another job",
+            "on its cores while a benchmark runs makes them longer.",
             "",
         ]
     for data, data_rows in clustering.items():
