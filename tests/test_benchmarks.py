@@ -65,6 +65,27 @@ def test_list_prints_the_commands_and_runs_nothing(capsys):
     ]
 
 
+def test_sweep_variants_name_their_estimator_and_optimizer():
+    import keras
+
+    from benchmarks.quality import dec_self_training_sweep as sweep
+
+    assert sweep.label("") == "dec defaults"
+    assert sweep.label("idec:") == "idec defaults"
+    assert sweep.label("idec:gamma=1.0") == "idec gamma=1.0"
+    assert sweep.parse_variant("update_interval=35") == ("dec", {"update_interval": 35})
+    method, params = sweep.parse_variant("idec:optimizer_lr=0.001,gamma=10.0")
+    assert method == "idec" and params["gamma"] == 10.0
+    assert isinstance(params["optimizer"], keras.optimizers.SGD)
+    assert float(params["optimizer"].learning_rate) == pytest.approx(0.001)
+    assert float(params["optimizer"].momentum) == pytest.approx(0.9)
+    method, params = sweep.parse_variant("adam_lr=0.0003")
+    assert method == "dec" and isinstance(params["optimizer"], keras.optimizers.Adam)
+    assert float(params["optimizer"].learning_rate) == pytest.approx(0.0003)
+    with pytest.raises(SystemExit, match="'dcn:'"):
+        sweep.parse_variant("dcn:")
+
+
 def test_write_rows_stamps_machine_date_and_command(tmp_path):
     path = tmp_path / "sub" / "x.json"
     rows.write_rows(str(path), [{"benchmark": "x", "problem": "p", "method": "m", "seed": 0}])

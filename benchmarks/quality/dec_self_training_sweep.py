@@ -7,12 +7,14 @@ Usage (from the repository root):
 
 Each seed pretrains the autoencoder once (the defaults, `max_iter=0`), saves the weights, and
 fits DEC once per `--variant` (comma-separated `name=value` estimator arguments, Python literals;
-`optimizer_lr=0.003` gives `SGD(0.003, momentum=0.9)`) from those weights, so the variants differ
-only in their clustering stage. `--param name=value` (Python literals) is given to the
-pretraining and to every variant (e.g. `--param finetune_epochs=5` for a short run). Prints ACC /
-NMI, the clustering batches run and whether `tol` stopped them, then the median over seeds per
-variant; the rows go to `--json`. `--data mnist-test` reads MNIST as
-`benchmarks.quality.clustering_quality` does.
+`optimizer_lr=0.003` gives `SGD(0.003, momentum=0.9)`, `adam_lr=0.0003` gives `Adam(0.0003)`)
+from those weights, so the variants differ only in their clustering stage. A variant that
+starts with `idec:` is fit by `IDEC` (`--variant idec:` for its defaults, `--variant
+idec:gamma=1.0`), the others by `DEC`.
+`--param name=value` (Python literals) is given to the pretraining and to every variant (e.g.
+`--param finetune_epochs=5` for a short run). Prints ACC / NMI, the clustering batches run and
+whether `tol` stopped them, then the median over seeds per variant; the rows go to `--json`.
+`--data mnist-test` reads MNIST as `benchmarks.quality.clustering_quality` does.
 """
 
 import argparse
@@ -26,18 +28,33 @@ import numpy as np
 
 from benchmarks.quality.clustering_quality import load
 from benchmarks.rows import add_json_argument, write_rows
-from keras_cluster.estimators import DEC
+from keras_cluster.estimators import DEC, IDEC
 from keras_cluster.metrics import clustering_accuracy, normalized_mutual_info
 
+METHODS = {"dec": DEC, "idec": IDEC}
 
-def parse_variant(text):
+
+def label(variant):
+    """The variant's row name: the estimator, then its arguments or "defaults"."""
+    method, _, text = variant.rpartition(":")
+    return f"{method.strip() or 'dec'} {text.strip() or 'defaults'}"
+
+
+def parse_variant(variant):
+    """`(method, estimator arguments)` of a `[idec:]name=value,...` variant."""
+    method, _, text = variant.rpartition(":")
+    method = method.strip() or "dec"
+    if method not in METHODS:
+        raise SystemExit(f"--variant {variant!r}: the estimator must be one of {list(METHODS)}")
     params = {}
     for item in filter(None, text.split(",")):
         key, _, value = item.partition("=")
         params[key.strip()] = ast.literal_eval(value)
     if "optimizer_lr" in params:
         params["optimizer"] = keras.optimizers.SGD(params.pop("optimizer_lr"), momentum=0.9)
-    return params
+    if "adam_lr" in params:
+        params["optimizer"] = keras.optimizers.Adam(params.pop("adam_lr"))
+    return method, params
 
 
 def main():
@@ -63,7 +80,7 @@ def main():
     x, y = load(args.data, args.mnist_path)
     n_clusters = len(np.unique(y))
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="dec_sweep_"))
-    results = {variant: [] for variant in variants}
+    results = {label(variant): [] for variant in variants}
     for seed in args.seeds:
         settings = {**common, "max_iter": 0, "random_state": seed, "verbose": 0}
         pretrained = DEC(n_clusters, **settings).fit(x)
@@ -76,33 +93,34 @@ def main():
             flush=True,
         )
         for variant in variants:
-            dec = DEC(
+            method, params = parse_variant(variant)
+            dec = METHODS[method](
                 n_clusters,
                 autoencoder_weights=weights,
                 random_state=seed,
                 verbose=0,
-                **{**common, **parse_variant(variant)},
+                **{**common, **params},
             ).fit(x)
             acc = clustering_accuracy(y, dec.labels_)
             nmi = normalized_mutual_info(y, dec.labels_)
-            results[variant].append((acc, nmi))
+            results[label(variant)].append((acc, nmi))
             print(
-                f"  [{variant or 'defaults'}] ACC {acc:.4f} NMI {nmi:.4f}, {dec.n_iter_} batches, "
+                f"  [{label(variant)}] ACC {acc:.4f} NMI {nmi:.4f}, {dec.n_iter_} batches, "
                 f"converged={dec.converged_}, fit from the weights {dec.fit_time_:.1f}s",
                 flush=True,
             )
             rows.append(
                 dict(benchmark="dec_self_training_sweep", data=args.data,
-                     method=variant or "defaults", seed=seed, acc=acc, nmi=nmi,
+                     method=label(variant), seed=seed, acc=acc, nmi=nmi,
                      batches=int(dec.n_iter_), converged=bool(dec.converged_),
                      seconds=dec.fit_time_, start_acc=clustering_accuracy(y, start))
             )  # fmt: skip
             write_rows(args.json, rows)
     print()
-    for variant, rows in results.items():
-        accs, nmis = zip(*rows, strict=True)
+    for name, scores in results.items():
+        accs, nmis = zip(*scores, strict=True)
         print(
-            f"[{variant or 'defaults'}] median over {len(rows)} seeds: "
+            f"[{name}] median over {len(scores)} seeds: "
             f"ACC {statistics.median(accs):.4f} NMI {statistics.median(nmis):.4f}"
         )
 

@@ -69,8 +69,10 @@ class DEC(CentroidInitMixin, BaseDeepClusterer):
             statistics are fitted on X and live in the models' first layer, so `model_` and its
             exports take raw rows. See `keras_cluster.models.normalization`.
         pretrain: `"end_to_end"` or `"layerwise"` (the paper's stacked denoising pretraining,
-            then `finetune_epochs` end to end). End to end is the default: on digits and MNIST its
-            autoencoder + k-means start was at least as good as the layer-wise one's (README).
+            then `finetune_epochs` end to end). End to end is the default: on the MNIST test split
+            its autoencoder + k-means start was 0.735 ACC against the layer-wise 0.649 (median
+            of 3 seeds); on digits layer-wise started higher, in twice the time
+            (`keras_cluster.defaults.PRETRAIN`).
         autoencoder_weights: path of a `.weights.h5` file of an autoencoder with the same
             feature count and `dims` (`estimator.autoencoder_.save_weights(path)` after a fit with
             `max_iter=0`): its weights are loaded and pretraining is skipped. Default None.
