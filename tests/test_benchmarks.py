@@ -69,18 +69,23 @@ def test_sweep_variants_name_their_estimator_and_optimizer():
     import keras
 
     from benchmarks.quality import dec_self_training_sweep as sweep
+    from keras_cluster.estimators import DEC, IDEC
 
-    assert sweep.label("") == "dec defaults"
-    assert sweep.label("idec:") == "idec defaults"
-    assert sweep.label("idec:gamma=1.0") == "idec gamma=1.0"
-    assert sweep.parse_variant("update_interval=35") == ("dec", {"update_interval": 35})
-    method, params = sweep.parse_variant("idec:optimizer_lr=0.001,gamma=10.0")
-    assert method == "idec" and params["gamma"] == 10.0
+    assert sweep.parse_variant("") == ("dec defaults", DEC, {})
+    assert sweep.parse_variant("idec:") == ("idec defaults", IDEC, {})
+    assert sweep.parse_variant("update_interval=35") == (
+        "dec update_interval=35",
+        DEC,
+        {"update_interval": 35},
+    )
+    name, estimator_class, params = sweep.parse_variant("idec:optimizer_lr=0.001,gamma=10.0")
+    assert name == "idec optimizer_lr=0.001,gamma=10.0" and estimator_class is IDEC
+    assert params["gamma"] == 10.0
     assert isinstance(params["optimizer"], keras.optimizers.SGD)
     assert float(params["optimizer"].learning_rate) == pytest.approx(0.001)
     assert float(params["optimizer"].momentum) == pytest.approx(0.9)
-    method, params = sweep.parse_variant("adam_lr=0.0003")
-    assert method == "dec" and isinstance(params["optimizer"], keras.optimizers.Adam)
+    name, estimator_class, params = sweep.parse_variant("adam_lr=0.0003")
+    assert estimator_class is DEC and isinstance(params["optimizer"], keras.optimizers.Adam)
     assert float(params["optimizer"].learning_rate) == pytest.approx(0.0003)
     with pytest.raises(SystemExit, match="'dcn:'"):
         sweep.parse_variant("dcn:")

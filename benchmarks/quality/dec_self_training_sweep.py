@@ -28,22 +28,21 @@ import numpy as np
 
 from benchmarks.quality.clustering_quality import load
 from benchmarks.rows import add_json_argument, write_rows
+from keras_cluster import defaults
 from keras_cluster.estimators import DEC, IDEC
 from keras_cluster.metrics import clustering_accuracy, normalized_mutual_info
 
 METHODS = {"dec": DEC, "idec": IDEC}
 
 
-def label(variant):
-    """The variant's row name: the estimator, then its arguments or "defaults"."""
-    method, _, text = variant.rpartition(":")
-    return f"{method.strip() or 'dec'} {text.strip() or 'defaults'}"
-
-
 def parse_variant(variant):
-    """`(method, estimator arguments)` of a `[idec:]name=value,...` variant."""
+    """`(name, estimator class, arguments)` of a `[idec:]name=value,...` variant.
+
+    The name labels the variant's rows: the estimator, then its arguments or "defaults". The
+    optimizer given by `optimizer_lr` / `adam_lr` is a template: each fit copies it.
+    """
     method, _, text = variant.rpartition(":")
-    method = method.strip() or "dec"
+    method, text = method.strip() or "dec", text.strip()
     if method not in METHODS:
         raise SystemExit(f"--variant {variant!r}: the estimator must be one of {list(METHODS)}")
     params = {}
@@ -51,10 +50,12 @@ def parse_variant(variant):
         key, _, value = item.partition("=")
         params[key.strip()] = ast.literal_eval(value)
     if "optimizer_lr" in params:
-        params["optimizer"] = keras.optimizers.SGD(params.pop("optimizer_lr"), momentum=0.9)
+        params["optimizer"] = keras.optimizers.SGD(
+            params.pop("optimizer_lr"), momentum=defaults.SELF_TRAINING_MOMENTUM
+        )
     if "adam_lr" in params:
         params["optimizer"] = keras.optimizers.Adam(params.pop("adam_lr"))
-    return method, params
+    return f"{method} {text or 'defaults'}", METHODS[method], params
 
 
 def main():
@@ -80,21 +81,22 @@ def main():
     x, y = load(args.data, args.mnist_path)
     n_clusters = len(np.unique(y))
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="dec_sweep_"))
-    results = {label(variant): [] for variant in variants}
+    variants = [parse_variant(variant) for variant in variants]  # bad ones fail before any fit
+    results = {name: [] for name, _, _ in variants}
     for seed in args.seeds:
         settings = {**common, "max_iter": 0, "random_state": seed, "verbose": 0}
         pretrained = DEC(n_clusters, **settings).fit(x)
         weights = str(workdir / f"ae_{seed}.weights.h5")
         pretrained.autoencoder_.save_weights(weights)
         start = pretrained.kmeans_.labels_
+        start_acc = clustering_accuracy(y, start)
         print(
             f"seed {seed}: pretraining {pretrained.fit_time_:.1f}s, AE+k-means ACC "
-            f"{clustering_accuracy(y, start):.4f} NMI {normalized_mutual_info(y, start):.4f}",
+            f"{start_acc:.4f} NMI {normalized_mutual_info(y, start):.4f}",
             flush=True,
         )
-        for variant in variants:
-            method, params = parse_variant(variant)
-            dec = METHODS[method](
+        for name, estimator_class, params in variants:
+            dec = estimator_class(
                 n_clusters,
                 autoencoder_weights=weights,
                 random_state=seed,
@@ -103,17 +105,17 @@ def main():
             ).fit(x)
             acc = clustering_accuracy(y, dec.labels_)
             nmi = normalized_mutual_info(y, dec.labels_)
-            results[label(variant)].append((acc, nmi))
+            results[name].append((acc, nmi))
             print(
-                f"  [{label(variant)}] ACC {acc:.4f} NMI {nmi:.4f}, {dec.n_iter_} batches, "
+                f"  [{name}] ACC {acc:.4f} NMI {nmi:.4f}, {dec.n_iter_} batches, "
                 f"converged={dec.converged_}, fit from the weights {dec.fit_time_:.1f}s",
                 flush=True,
             )
             rows.append(
                 dict(benchmark="dec_self_training_sweep", data=args.data,
-                     method=label(variant), seed=seed, acc=acc, nmi=nmi,
+                     method=name, seed=seed, acc=acc, nmi=nmi,
                      batches=int(dec.n_iter_), converged=bool(dec.converged_),
-                     seconds=dec.fit_time_, start_acc=clustering_accuracy(y, start))
+                     seconds=dec.fit_time_, start_acc=start_acc)
             )  # fmt: skip
             write_rows(args.json, rows)
     print()

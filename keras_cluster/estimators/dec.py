@@ -295,9 +295,9 @@ class IDEC(DEC):
     Args:
         gamma: weight of the clustering loss, default 10. Larger values keep less of the
             reconstruction's structure; `gamma -> inf` is DEC. The paper and its code use 0.1
-            with Adam(1e-3): from the same pretrainings that gave lower ACC and NMI on digits
-            and lower NMI on the MNIST test split, and did not converge within `max_iter` on
-            MNIST (`keras_cluster.defaults.IDEC_GAMMA`).
+            with Adam(1e-3); started from the same pretrainings, that setting gave lower ACC and
+            NMI on digits, lower NMI on the MNIST test split, and ran into `max_iter` there
+            (`keras_cluster.defaults.IDEC_GAMMA` has the figures).
         optimizer: default `SGD(0.01 / max(gamma, 1), momentum=0.9)`: the heavier of the two
             terms takes DEC's step (`keras_cluster.defaults.idec_learning_rate`).
 

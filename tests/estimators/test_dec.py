@@ -288,15 +288,20 @@ def test_idec_weights_the_per_element_reconstruction_as_the_reference_code(digit
     "gamma, learning_rate", [(10.0, 0.001), (2.0, 0.005), (1.0, 0.01), (0.1, 0.01), (0.0, 0.01)]
 )
 def test_idec_default_optimizer_gives_the_heavier_term_decs_step(gamma, learning_rate):
-    """SGD(0.01 / max(gamma, 1), momentum 0.9); DEC's own is SGD(0.01, momentum 0.9)."""
-    assert IDEC().gamma == 10.0
+    """SGD(0.01 / max(gamma, 1), momentum 0.9)."""
     optimizer = IDEC(gamma=gamma)._default_optimizer()
     assert isinstance(optimizer, keras.optimizers.SGD)
     assert float(optimizer.learning_rate) == pytest.approx(learning_rate)
     assert float(optimizer.momentum) == pytest.approx(0.9)
-    dec_optimizer = DEC()._default_optimizer()
-    assert float(dec_optimizer.learning_rate) == pytest.approx(0.01)
-    assert float(dec_optimizer.momentum) == pytest.approx(0.9)
+
+
+def test_idec_default_gamma_and_decs_own_step():
+    """gamma 10 by default; DEC's optimizer, whose step IDEC's KL term takes: SGD(0.01, 0.9)."""
+    assert IDEC().gamma == 10.0
+    optimizer = DEC()._default_optimizer()
+    assert isinstance(optimizer, keras.optimizers.SGD)
+    assert float(optimizer.learning_rate) == pytest.approx(0.01)
+    assert float(optimizer.momentum) == pytest.approx(0.9)
 
 
 def test_idec_bad_gamma():
