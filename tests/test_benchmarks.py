@@ -91,6 +91,26 @@ def test_sweep_variants_name_their_estimator_and_optimizer():
         sweep.parse_variant("dcn:")
 
 
+def test_rosenbrock_summary_counts_the_seeds_where_ours_ends_at_or_below_a_peer():
+    from benchmarks.peers import lm_rosenbrock_6d as rosenbrock
+
+    tf_peer, nielsen = rosenbrock.TF_PEER, rosenbrock.NIELSEN
+    by_seed = {  # {seed: {method: (val MSE, s/epoch)}}
+        0: {"ours": (0.0032, 0.05), nielsen: (0.0008, 0.04), tf_peer: (0.0030, 0.40)},
+        1: {"ours": (0.0020, 0.05), nielsen: (0.0030, 0.05), tf_peer: (0.0020, 0.20)},
+        2: {"ours": (0.0010, 0.05), nielsen: (0.0011, 0.05), tf_peer: (0.0050, 0.25)},
+    }
+    lines = rosenbrock.summary(by_seed)
+    assert lines[0] == (
+        f"  {'ours':<28} val MSE median 0.00200 (range 0.00100-0.00320) | s/epoch median 0.0500"
+    )
+    # ours: 0.0032 > 0.0030, 0.0020 <= 0.0020, 0.0010 <= 0.0050; ratios 0.125, 0.25, 0.2.
+    assert f"  ours vs {tf_peer}: val MSE <= the peer's on 2 of 3 initial weights; " in lines[3]
+    assert lines[3].endswith("s/epoch ratio median 0.20")
+    assert f"  {nielsen} vs {tf_peer}: val MSE <= the peer's on 2 of 3 initial weights" in lines[4]
+    assert not any("torch" in line for line in lines)  # a peer left out has no comparison
+
+
 def test_write_rows_stamps_machine_date_and_command(tmp_path):
     path = tmp_path / "sub" / "x.json"
     rows.write_rows(str(path), [{"benchmark": "x", "problem": "p", "method": "m", "seed": 0}])

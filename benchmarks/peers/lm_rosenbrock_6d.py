@@ -2,16 +2,20 @@
 
 10,000 training points uniform in [-2, 2]^6 (2,000 more for validation), target
 sum_i 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2 divided by its std, net 6-12-10-8-1 tanh (311
-weights), float32, full batch, 50 epochs, the same initial weights for every method.
+weights), float32, full batch, 50 epochs, from the initial weights of each of `--seeds` (five by
+default; one seed's weights are the same for every method).
 
-Our default (`mu_rule="tutorial"`, the peer's rule) and `mu_rule="nielsen"` are both run. Then
-the wall time of LM and of Adam(1e-3, batches of 256) to a validation MSE of `--target`. A peer
+Our default (`mu_rule="tutorial"`, the peer's rule) and `mu_rule="nielsen"` are both run; the
+summary gives each method's median validation MSE and s/epoch over the seeds, and on how many
+seeds ours ends at or below each peer. Then the wall time of LM and of Adam(1e-3, batches of 256)
+to a validation MSE of `--target` (initial weights 0). A peer
 that is not importable is left out with a notice. Each run's validation MSE after every epoch
 (not timed) is the loss-against-time curve of the report; the rows go to `--json`.
 
 Run from the repository root, niced (the CPU is shared), in a venv with the peers
 (`benchmarks/requirements-peers.txt`):
-    nice -n 5 python -m benchmarks.peers.lm_rosenbrock_6d [--epochs 50] [--skip-adam]
+    nice -n 5 python -m benchmarks.peers.lm_rosenbrock_6d [--epochs 50] [--seeds 0 1 2 3 4] \
+        [--skip-adam]
 """
 
 import argparse
@@ -68,11 +72,70 @@ def time_to_target(optimizer, data, target, epochs, max_seconds):
 
 
 TF_PEER, TORCH_PEER = "tf-levenberg-marquardt", "torch-levenberg-marquardt"
+NIELSEN = "ours, mu_rule='nielsen'"
+
+
+def side_by_side(data, epochs, seed, peers, record):
+    """Ours (both mu rules) and the importable peers, 50 full-batch epochs from one initial state.
+
+    The initial weights are those of `mlp(..., seed)`; returns `{method: (val MSE, s/epoch)}`.
+    """
+    model = mlp(6, [12, 10, 8], "float32", seed)
+    initial = model.get_weights()
+
+    def fresh():
+        copy = mlp(6, [12, 10, 8], "float32", seed)
+        copy.set_weights(initial)
+        return copy
+
+    out = {}
+    val, timer = fit_ours(model, *data, epochs)
+    out["ours"] = val, record("ours", seed, val, timer.times, timer.curve, baseline=peers)
+    val, timer = fit_ours(fresh(), *data, epochs, mu_rule="nielsen")
+    out[NIELSEN] = val, record(NIELSEN, seed, val, timer.times, timer.curve, baseline=peers)
+    if TF_PEER in peers:
+        val, timer = fit_tf_peer(fresh(), *data, epochs)
+        out[TF_PEER] = val, record(TF_PEER, seed, val, timer.times, timer.curve)
+    if TORCH_PEER in peers:
+        val, times, curve = fit_torch_peer(fresh(), *data, epochs, "float32")
+        out[TORCH_PEER] = val, record(TORCH_PEER, seed, val, times, curve)
+    return out
+
+
+def summary(by_seed):
+    """Lines comparing the runs: per method, median val MSE and s/epoch, ours against each."""
+    methods = list(next(iter(by_seed.values())))
+    lines = []
+    for method in methods:
+        vals = [runs[method][0] for runs in by_seed.values()]
+        speeds = [runs[method][1] for runs in by_seed.values()]
+        lines.append(
+            f"  {method:<28} val MSE median {np.median(vals):.5f} "
+            f"(range {min(vals):.5f}-{max(vals):.5f}) | s/epoch median {np.median(speeds):.4f}"
+        )
+    for peer in (TF_PEER, TORCH_PEER):
+        if peer not in methods:
+            continue
+        for ours in ("ours", NIELSEN):
+            at_most = sum(runs[ours][0] <= runs[peer][0] for runs in by_seed.values())
+            ratios = [runs[ours][1] / runs[peer][1] for runs in by_seed.values()]
+            lines.append(
+                f"  {ours} vs {peer}: val MSE <= the peer's on {at_most} of {len(by_seed)} "
+                f"initial weights; s/epoch ratio median {np.median(ratios):.2f}"
+            )
+    return lines
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--epochs", type=int, default=50)
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0, 1, 2, 3, 4],
+        help="initial weights of the side-by-side fits (the data stay the same)",
+    )
     parser.add_argument("--target", type=float, default=0.02, help="LM vs Adam target val MSE")
     parser.add_argument("--adam-seconds", type=float, default=120.0)
     parser.add_argument("--skip-adam", action="store_true", help="only the side-by-side fits")
@@ -82,17 +145,15 @@ def main():
     problem = "rosenbrock-6d"
     rows = []
 
-    def record(method, val, times, curve, **extra):
+    def record(method, seed, val, times, curve, **extra):
         rows.append(
-            dict(benchmark="lm_rosenbrock_6d", problem=problem, method=method, seed=0,
+            dict(benchmark="lm_rosenbrock_6d", problem=problem, method=method, seed=seed,
                  epochs=len(times), val_mse=val, seconds=median_after_first(times),
                  seconds_unit="s/epoch (median after the first)", curve=curve, plot=problem,
                  **extra)
         )  # fmt: skip
         return rows[-1]["seconds"]
 
-    model = mlp(6, [12, 10, 8], "float32", 0)
-    initial = model.get_weights()
     peers = [
         name
         for name, module in (
@@ -101,43 +162,13 @@ def main():
         )
         if peer_available(module, name)
     ]
-    ours_val, ours_timer = fit_ours(model, *data, args.epochs)
-    ours = record("ours", ours_val, ours_timer.times, ours_timer.curve, baseline=peers)
-    nielsen = mlp(6, [12, 10, 8], "float32", 0)
-    nielsen.set_weights(initial)
-    nielsen_val, nielsen_timer = fit_ours(nielsen, *data, args.epochs, mu_rule="nielsen")
-    nielsen_s = record(
-        "ours, mu_rule='nielsen'", nielsen_val, nielsen_timer.times, nielsen_timer.curve,
-        baseline=peers,
-    )  # fmt: skip
-    text = f"6-D Rosenbrock, 311 weights, {args.epochs} epochs: val MSE ours {ours_val:.5f}"
-    speed = f"s/epoch ours {ours:.4f}"
-    ratios = ""
-    if TF_PEER in peers:
-        peer = mlp(6, [12, 10, 8], "float32", 0)
-        peer.set_weights(initial)
-        peer_val, peer_timer = fit_tf_peer(peer, *data, args.epochs)
-        peer_s = record(TF_PEER, peer_val, peer_timer.times, peer_timer.curve)
-        text += f"  tf-lm {peer_val:.5f}"
-        speed += f"  tf-lm {peer_s:.4f}"
-        ratios += f" | ratio ours/tf-lm {ours / peer_s:.2f}"
-    if TORCH_PEER in peers:
-        torch_model = mlp(6, [12, 10, 8], "float32", 0)
-        torch_model.set_weights(initial)
-        torch_val, torch_times, torch_curve = fit_torch_peer(
-            torch_model, *data, args.epochs, "float32"
-        )
-        torch_s = record(TORCH_PEER, torch_val, torch_times, torch_curve)
-        text += f"  torch-lm {torch_val:.5f}"
-        speed += f"  torch-lm step {torch_s:.4f}"
-        ratios += f"  ours/torch-lm {ours / torch_s:.2f}"
-    print(f"{text} | {speed}{ratios}", flush=True)
-    print(
-        f"  ours with mu_rule='nielsen': val MSE {nielsen_val:.5f} | s/epoch {nielsen_s:.4f}"
-        + (f" | ratio to tf-lm {nielsen_s / peer_s:.2f}" if TF_PEER in peers else ""),
-        flush=True,
-    )
-    write_rows(args.json, rows)
+    by_seed = {}
+    for seed in args.seeds:
+        by_seed[seed] = side_by_side(data, args.epochs, seed, peers, record)
+        runs = " ".join(f"{m} {v:.5f}" for m, (v, _) in by_seed[seed].items())
+        print(f"6-D Rosenbrock, {args.epochs} epochs, initial weights {seed}: val MSE {runs}")
+        write_rows(args.json, rows)
+    print("\n".join(summary(by_seed)), flush=True)
 
     if not args.skip_adam:
         lm = time_to_target(LevenbergMarquardt(), data, args.target, 500, args.adam_seconds)
