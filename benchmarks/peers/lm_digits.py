@@ -5,7 +5,8 @@ scikit-learn's 8x8 digits (1,797 images, pixels / 16), a stratified split of 1,4
 until the validation accuracy reaches `--target` (checked after every epoch; the seconds spent
 checking are not counted) or `--max-seconds` pass:
 - ours: `LevenbergMarquardt` on `SparseCategoricalCrossentropy(from_logits=True)`, full batch
-  (curvature J^T H J, H = diag(p) - p p^T per example);
+  (curvature J^T H J, H = diag(p) - p p^T per example), its defaults: one batch an epoch, so
+  the floor on `mu` is 1e-10 (`LevenbergMarquardt.mu_floor`);
 - ours on mini-batches of `--lm-batch` (32) with its defaults, as a user writes it:
   `LevenbergMarquardt()` and `model.fit(x, y, batch_size=32)`. 320 rows F^T J a batch against
   2,410 weights, so each step is solved in the dual form (a 320 x 320 system instead of

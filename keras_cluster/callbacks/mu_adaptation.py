@@ -26,7 +26,10 @@ class MuAdaptation(keras.callbacks.Callback):
     retry ladder and the `mu` rule of
     the optimizer (`mu_rule`: the tutorial's /10 on success, x10 and retry on failure, within
     `mu_min` ... `mu_max`, by default `trainlm`'s 1e-10 ... 1e10 for a squared error and
-    0.1 ... 1e10 for a cross-entropy; or Nielsen's gain-ratio rule). `mu` is logged as `mu`.
+    0.1 ... 1e10 for a cross-entropy on mini-batches; or Nielsen's gain-ratio rule). `mu` is
+    logged as `mu`. Where `fit` runs one batch an epoch (`steps` of the callbacks' `params` is
+    1: full-batch training), a cross-entropy's default floor is the squared error's 1e-10
+    (`LevenbergMarquardt.mu_floor`).
     When `mu` reaches the optimizer's `mu_max` (no step can reduce the loss any more) training
     stops with a message, as MATLAB's `trainlm` does ("Maximum MU reached").
 
@@ -83,7 +86,8 @@ class MuAdaptation(keras.callbacks.Callback):
             )
         if not optimizer.built:
             optimizer.build(self.model.trainable_variables)
-        self._train_function = _lm_train_function(self.model, optimizer)
+        one_batch_per_epoch = (self.params or {}).get("steps") == 1
+        self._train_function = _lm_train_function(self.model, optimizer, one_batch_per_epoch)
 
     def on_train_batch_begin(self, batch, logs=None):
         self.model.train_function = self._train_function
@@ -110,19 +114,27 @@ class MuAdaptation(keras.callbacks.Callback):
         return cls(**config)
 
 
-def _lm_train_function(model, optimizer):
+def _lm_train_function(model, optimizer, one_batch_per_epoch=False):
     """The compiled LM train function of `model`, built once and reused while still valid.
 
     It is cached on the model with the train function `fit` built for the model's current
-    compilation (`compile` discards that one) and the optimizer: a recompilation or another
-    optimizer builds a new one. Each call puts the model's own train function back.
+    compilation (`compile` discards that one), the optimizer and `one_batch_per_epoch` (the
+    step's default `mu` floor depends on it): a recompilation, another optimizer or a change
+    between full-batch and mini-batch fits builds a new one. Each call puts the model's own
+    train function back.
     """
     own = model.train_function
     cached = model.__dict__.get(_COMPILED_STEP)
-    if cached is not None and cached[0] is own and cached[1] is optimizer:
-        return cached[2]
+    if (
+        cached is not None
+        and cached[0] is own
+        and cached[1] is optimizer
+        and cached[2] == one_batch_per_epoch
+    ):
+        return cached[3]
     compiled = keras_internals.compile_train_function(
-        model, functools.partial(optimizer.train_step, model)
+        model,
+        functools.partial(optimizer.train_step, model, one_batch_per_epoch=one_batch_per_epoch),
     )
 
     def train_function(iterator):
@@ -131,5 +143,5 @@ def _lm_train_function(model, optimizer):
         finally:
             model.train_function = own
 
-    model.__dict__[_COMPILED_STEP] = (own, optimizer, train_function)
+    model.__dict__[_COMPILED_STEP] = (own, optimizer, one_batch_per_epoch, train_function)
     return train_function

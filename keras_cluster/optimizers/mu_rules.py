@@ -8,7 +8,10 @@ LEAST_SQUARES_MU_MIN = 1e-10
 """The default lower bound of `mu` for a squared error: MATLAB `trainlm`'s `mu_min`."""
 
 CROSS_ENTROPY_MU_MIN = 0.1
-"""The default lower bound of `mu` for a cross-entropy (a mean over the batch).
+"""The default lower bound of `mu` for a cross-entropy (a mean over the batch) on mini-batches.
+
+Full-batch training (`fit` running one batch an epoch) takes `LEAST_SQUARES_MU_MIN` instead: its
+every step is judged on the whole training loss (`LevenbergMarquardt.mu_floor`).
 
 A cross-entropy has no finite minimiser on a batch it can separate (a mini-batch of 32 against
 thousands of weights always is): as `mu -> 0` the step fits the batch's linearisation exactly.

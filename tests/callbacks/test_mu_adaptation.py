@@ -141,9 +141,9 @@ class CountingLM(LevenbergMarquardt):
 
     traces = 0
 
-    def train_step(self, model, data):
+    def train_step(self, model, data, **kwargs):
         CountingLM.traces += 1
-        return super().train_step(model, data)
+        return super().train_step(model, data, **kwargs)
 
 
 def test_later_fits_reuse_the_compiled_step_until_recompiled():
@@ -160,6 +160,50 @@ def test_later_fits_reuse_the_compiled_step_until_recompiled():
     net.compile(optimizer=CountingLM(), loss="mse")  # a new optimizer: rebuilt
     net.fit(x, y, batch_size=32, epochs=1, callbacks=[MuAdaptation(verbose=0)], verbose=0)
     assert CountingLM.traces == 3
+
+
+def classification_data(n=64):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(n, 2)).astype("float32")
+    return x, (x[:, 0] + 0.5 * x[:, 1] > 0).astype("int64")
+
+
+def classifier(optimizer):
+    net = keras.Sequential(
+        [keras.Input((2,)), keras.layers.Dense(4, "tanh"), keras.layers.Dense(2)]
+    )
+    net.compile(
+        optimizer=optimizer,
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    return net
+
+
+def test_cross_entropy_floor_applies_on_mini_batches_only():
+    x, y = classification_data()
+    # Mini-batches (4 steps an epoch): mu starts at the floor 0.1 and never goes below it.
+    net = classifier(LevenbergMarquardt())
+    history = net.fit(x, y, batch_size=16, epochs=3, callbacks=[MuAdaptation(0)], verbose=0)
+    assert min(history.history["mu"]) >= 0.1
+    # Full batch (1 step an epoch): every step is judged on the training loss, no floor above
+    # the squared error's 1e-10; mu starts at 1e-3 and falls by 10 at each accepted step.
+    net = classifier(LevenbergMarquardt())
+    history = net.fit(x, y, batch_size=64, epochs=3, callbacks=[MuAdaptation(0)], verbose=0)
+    assert history.history["mu"][-1] < 1e-3
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    # An explicit mu_min holds for both.
+    net = classifier(LevenbergMarquardt(mu_min=0.5))
+    history = net.fit(x, y, batch_size=64, epochs=2, callbacks=[MuAdaptation(0)], verbose=0)
+    assert min(history.history["mu"]) >= 0.5
+
+
+def test_switching_between_full_batch_and_mini_batches_rebuilds_the_step():
+    x, y = classification_data()
+    CountingLM.traces = 0
+    net = classifier(CountingLM())
+    for batch_size, traces in ((64, 1), (64, 1), (16, 2), (16, 2), (64, 3)):
+        net.fit(x, y, batch_size=batch_size, epochs=1, callbacks=[MuAdaptation(0)], verbose=0)
+        assert CountingLM.traces == traces, batch_size
 
 
 def failing_batches(x, y, failing_batch):

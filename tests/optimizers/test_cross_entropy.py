@@ -6,10 +6,12 @@ from keras_cluster.callbacks import MuAdaptation
 from keras_cluster.optimizers import LevenbergMarquardt, levenberg_marquardt
 from keras_cluster.optimizers.cross_entropy import CrossEntropy
 from keras_cluster.optimizers.jacobian import output_jacobian
-from keras_cluster.optimizers.mu_rules import CROSS_ENTROPY_MU_MIN
+from keras_cluster.optimizers.mu_rules import CROSS_ENTROPY_MU_MIN, LEAST_SQUARES_MU_MIN
 from keras_cluster.optimizers.residuals import loss_terms
 
 CLASSES = 3
+# The default floor of `mu` for a cross-entropy fit on one batch an epoch (full batch).
+FULL_BATCH_MU_MIN = LEAST_SQUARES_MU_MIN
 
 
 def softmax(z):
@@ -146,7 +148,8 @@ def numpy_ggn_ladder(theta, x, labels, mu, attempts=10, penalty=0.0, mu_min=CROS
     """One LM step with the generalized Gauss-Newton matrix of the mean softmax cross-entropy
     plus the quadratic penalty `sum(penalty * theta^2)` (its rows sqrt(penalty) * theta); `mu`
     starts at `max(mu, mu_min)` and is divided by 10 after the accepted trial, down to `mu_min`
-    (the optimizer's default floor for a cross-entropy)."""
+    (the optimizer's default floor for a cross-entropy on mini-batches; a full-batch fit, one
+    batch an epoch, has the squared error's `LEAST_SQUARES_MU_MIN`)."""
     mu = max(mu, mu_min)
     n = len(x)
     onehot = np.eye(CLASSES)[labels]
@@ -190,7 +193,9 @@ def test_ggn_step_matches_numpy_reference(from_logits):
     history = model.fit(
         x, labels, batch_size=30, shuffle=False, callbacks=[MuAdaptation(0)], verbose=0
     )
-    expected, expected_mu, _, loss0 = numpy_ggn_ladder(theta, x, labels, 1e-3)
+    expected, expected_mu, _, loss0 = numpy_ggn_ladder(
+        theta, x, labels, 1e-3, mu_min=FULL_BATCH_MU_MIN
+    )
     got = np.concatenate([w.ravel() for w in model.get_weights()])
     np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(float(model.optimizer.mu), expected_mu, rtol=1e-12)
@@ -221,7 +226,9 @@ def test_dual_ggn_step_with_fewer_rows_than_weights_matches_numpy_reference(
     )
     history = model.fit(x, labels, batch_size=5, callbacks=[MuAdaptation(0)], verbose=0)
     assert calls  # the dual path ran
-    expected, expected_mu, _, loss0 = numpy_ggn_ladder(theta, x, labels, 0.05)
+    expected, expected_mu, _, loss0 = numpy_ggn_ladder(
+        theta, x, labels, 0.05, mu_min=FULL_BATCH_MU_MIN
+    )
     got = np.concatenate([w.ravel() for w in model.get_weights()])
     np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(float(model.optimizer.mu), expected_mu, rtol=1e-12)
@@ -280,7 +287,9 @@ def test_ggn_step_with_l2_regulariser_matches_numpy_reference():
     history = model.fit(
         x, labels, batch_size=30, shuffle=False, callbacks=[MuAdaptation(0)], verbose=0
     )
-    expected, _, _, loss0 = numpy_ggn_ladder(theta, x, labels, 1e-3, penalty=penalty)
+    expected, _, _, loss0 = numpy_ggn_ladder(
+        theta, x, labels, 1e-3, penalty=penalty, mu_min=FULL_BATCH_MU_MIN
+    )
     got = np.concatenate([w.ravel() for w in model.get_weights()])
     np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(history.history["loss"][0], loss0, rtol=1e-9)

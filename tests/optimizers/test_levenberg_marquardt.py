@@ -322,6 +322,9 @@ def test_default_mu_floor_depends_on_the_loss():
     assert LevenbergMarquardt().mu_floor(cross_entropy=False) == 1e-10  # trainlm's
     assert LevenbergMarquardt().mu_floor(cross_entropy=True) == 0.1
     assert LevenbergMarquardt(mu_min=0.5).mu_floor(cross_entropy=False) == 0.5
+    # Full-batch training (one batch an epoch): a cross-entropy takes the squared error's floor.
+    assert LevenbergMarquardt().mu_floor(cross_entropy=True, one_batch_per_epoch=True) == 1e-10
+    assert LevenbergMarquardt(mu_min=0.5).mu_floor(True, one_batch_per_epoch=True) == 0.5
     assert LevenbergMarquardt(mu_min=0.5).get_config()["mu_min"] == 0.5
     assert LevenbergMarquardt().get_config()["mu_min"] is None
     # A squared error's mu stays below the cross-entropy floor (1e-3 here, as in the first test).
