@@ -76,7 +76,7 @@ NIELSEN = "ours, mu_rule='nielsen'"
 
 
 def side_by_side(data, epochs, seed, peers, record):
-    """Ours (both mu rules) and the importable peers, 50 full-batch epochs from one initial state.
+    """Ours (both mu rules) and the importable peers, `epochs` full-batch epochs from one start.
 
     The initial weights are those of `mlp(..., seed)`; returns `{method: (val MSE, s/epoch)}`.
     """
