@@ -110,9 +110,45 @@ def test_idec_keeps_the_decoder_and_changes_the_result(digits):
     np.testing.assert_array_equal(idec.predict(x), idec.labels_)
 
 
-def test_per_batch_target_option(digits):
-    est = DEC(n_clusters=3, target="batch", **TINY).fit(digits[0][:100])
+@pytest.mark.parametrize("cls", [DEC, IDEC])
+@pytest.mark.parametrize(
+    "target, augmented, expected",
+    [
+        ("auto", False, "batch"),
+        ("auto", True, "full"),  # P must come from the clean rows
+        ("full", False, "full"),
+        ("batch", False, "batch"),
+        ("batch", True, "batch"),  # asked for explicitly: kept
+    ],
+)
+def test_target_auto_is_per_batch_p_and_full_p_with_augmentation(
+    digits, monkeypatch, cls, target, augmented, expected
+):
+    from keras_cluster.estimators import dec as dec_module
+
+    built = []
+    original = dec_module.DECLoss
+
+    def spy(**kwargs):
+        loss = original(**kwargs)
+        built.append(loss.target)
+        return loss
+
+    monkeypatch.setattr(dec_module, "DECLoss", spy)
+    augmentation = (
+        dict(augmentation=keras.layers.RandomTranslation(0.1, 0.1), image_shape=(8, 8, 1))
+        if augmented
+        else {}
+    )
+    est = cls(n_clusters=3, target=target, **{**TINY, "max_iter": 5}, **augmentation)
+    est.fit(digits[0][:100])
+    assert est.target_ == expected
+    assert built == [expected]  # the self-training loss was built with it
     assert est.labels_.shape == (100,)
+
+
+def test_target_defaults_to_auto():
+    assert DEC().target == IDEC().target == "auto"
 
 
 @pytest.mark.parametrize(
@@ -266,6 +302,7 @@ def test_augmentation_is_applied_to_self_training_batches_and_p_uses_clean_data(
     monkeypatch.setattr(DECSelfTraining, "update_target", spy)
     estimator.fit(x)
     assert seen and all(flag is True for flag in seen)
+    assert estimator.target_ == "full"  # the default "auto" with augmentation
     # P was computed on the clean rows, never on augmented ones.
     assert updates and all(np.array_equal(u, x) for u in updates)
     dataset = DECSelfTraining(x, 3).make_dataset(
