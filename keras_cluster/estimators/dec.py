@@ -234,7 +234,7 @@ class DEC(CentroidInitMixin, BaseDeepClusterer):
         return "full" if self.augmentation is not None else "batch"
 
     def _clustering_loss(self):
-        return DECLoss(target=self._resolved_target())
+        return DECLoss(target=self.target_)
 
     def _compile(self, model):
         compile_prebuilt(
