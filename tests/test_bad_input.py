@@ -55,7 +55,7 @@ from keras_cluster.models import (
     build_autoencoder,
     pretrain_autoencoder,
 )
-from keras_cluster.optimizers import LevenbergMarquardt
+from keras_cluster.optimizers import GaussNewton, LevenbergMarquardt
 
 DOCS_PAGE = pathlib.Path(__file__).resolve().parents[1] / "docs" / "bad_input.md"
 TINY = {"dims": (4, 2), "finetune_epochs": 1, "kmeans_n_init": 1, "verbose": 0}
@@ -611,6 +611,20 @@ CASES = [
         lambda: LevenbergMarquardt(jacobian_chunk_rows=True),
         ValueError,
         "jacobian_chunk_rows=True",
+    ),
+    Case(
+        "LevenbergMarquardt",
+        "curvature_batch_size=0",
+        lambda: LevenbergMarquardt(curvature_batch_size=0),
+        ValueError,
+        "curvature_batch_size=0",
+    ),
+    Case(
+        "GaussNewton",
+        "curvature_batch_size=32 (mu 0)",
+        lambda: GaussNewton(curvature_batch_size=32),
+        ValueError,
+        "curvature_batch_size=32, mu=0.0, mu_rule='fixed'",
     ),
     # Metrics.
     Case(

@@ -86,3 +86,45 @@ def damping_scale(diagonal, damping):
     if damping == "identity":
         return ops.ones_like(diagonal)
     return ops.where(diagonal > 0, 1.0 / ops.sqrt(ops.where(diagonal > 0, diagonal, 1.0)), 1.0)
+
+
+def low_rank_damped_solve(rows, rhs, mu, gram=None):
+    """Solves `(A^T A + mu I) z = rhs` through the rows x rows system (Woodbury), `mu > 0`.
+
+    For a curvature estimated on fewer rows than there are weights (`A` of shape `(m, n)`,
+    `m < n`) and a right-hand side not in the row space of `A` (a gradient over more rows than
+    the estimate's), so that the dual form `A^T (A A^T + mu I)^-1 r` does not apply. The
+    `m x m` system is solved in float64 by `damped_solve` (Cholesky, no fallback: a
+    non-finite solution is rejected by the Levenberg-Marquardt ladder).
+
+    Formula:
+    ```
+    z = (rhs - A^T (A A^T + mu I)^-1 A rhs) / mu
+    ```
+
+    Args:
+        rows: Float64 tensor `A` of shape `(m, n)`.
+        rhs: Float64 tensor of shape `(n,)`.
+        mu: Float64 scalar tensor, > 0.
+        gram: None or float64 tensor `A A^T` of shape `(m, m)`, when already computed (a
+            ladder of `mu` shares it). Defaults to `None`: computed here.
+
+    Returns:
+        Float64 tensor of shape `(n,)`.
+
+    Example:
+    >>> import numpy as np
+    >>> z = low_rank_damped_solve(np.array([[1.0, 0.0]]), np.ones(2), 1.0)
+    >>> np.round(np.asarray(z), 12).tolist()
+    [0.5, 1.0]
+
+    References:
+        Hager, W. W. (1989). Updating the inverse of a matrix. SIAM Review 31(2).
+    """
+    rows, rhs, mu = (tf.convert_to_tensor(t, "float64") for t in (rows, rhs, mu))
+    if gram is None:
+        gram = ops.matmul(rows, ops.transpose(rows))
+    inner = damped_solve(
+        gram, tf.linalg.matvec(rows, rhs), ops.reshape(mu, (1,)), pseudo_inverse_fallback=False
+    )[0]
+    return (rhs - tf.linalg.matvec(rows, inner, transpose_a=True)) / mu

@@ -59,6 +59,43 @@ def output_jacobian(model, weights, non_trainable, x):
     return tf.vectorized_map(one_example, x)
 
 
+def output_vjp(model, weights, non_trainable, x, cotangent):
+    """`J^T b` over the whole batch in one backward pass, without forming `J`, in float64.
+
+    Formula:
+    ```
+    J^T b = sum_i J_i^T b_i = d/d theta sum_{i,k} flat(model(x_i))[k] * b[i, k]
+    ```
+
+    Args:
+        model: A Keras model.
+        weights: List of tensors, the trainable weights.
+        non_trainable: List of tensors, the non-trainable weights.
+        x: The batch of inputs (any structure), `N` examples.
+        cotangent: Tensor `b` of shape `(N, total output size)`, held constant.
+
+    Returns:
+        Float64 tensor of shape `(P,)`, the weights flattened and concatenated in order.
+
+    Example:
+    >>> import keras, numpy as np
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.set_weights([np.zeros((2, 1)), np.zeros(1)])
+    >>> weights = [v.value for v in model.trainable_variables]
+    >>> x = np.array([[1.0, 2.0], [3.0, 4.0]], "float32")
+    >>> np.asarray(output_vjp(model, weights, [], x, np.ones((2, 1), "float32"))).tolist()
+    [4.0, 6.0, 2.0]
+    """
+    local = [tf.identity(w) for w in weights]
+    with tf.GradientTape() as tape:
+        tape.watch(local)
+        outputs = model.stateless_call(local, non_trainable, x, training=False)[0]
+        flat = flat_outputs(outputs, dtype=None)
+        total = ops.sum(flat * ops.cast(tf.stop_gradient(cotangent), flat.dtype))
+    pieces = tape.gradient(total, local, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    return ops.concatenate([ops.reshape(ops.cast(p, "float64"), (-1,)) for p in pieces], 0)
+
+
 def default_chunk_rows(num_weights, num_outputs):
     """Examples per chunk so that one chunk's Jacobian holds about `JACOBIAN_BUDGET` entries."""
     return max(1, JACOBIAN_BUDGET // (num_weights * num_outputs))

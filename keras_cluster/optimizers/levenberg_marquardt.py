@@ -1,5 +1,7 @@
 """Levenberg-Marquardt: a damped Gauss-Newton step for least-squares training in `model.fit`."""
 
+import random
+
 import keras
 import tensorflow as tf
 from keras import ops
@@ -7,12 +9,19 @@ from keras import ops
 from keras_cluster.api_export import keras_cluster_export
 from keras_cluster.optimizers import keras_internals
 from keras_cluster.optimizers.cross_entropy import CrossEntropy
-from keras_cluster.optimizers.damped_solve import DAMPINGS, damped_solve, damping_scale
+from keras_cluster.optimizers.curvature_sample import curvature_sample
+from keras_cluster.optimizers.damped_solve import (
+    DAMPINGS,
+    damped_solve,
+    damping_scale,
+    low_rank_damped_solve,
+)
 from keras_cluster.optimizers.jacobian import (
     default_chunk_rows,
     flat_outputs,
     gauss_newton_sums,
     output_jacobian,
+    output_vjp,
     scaled_rows,
 )
 from keras_cluster.optimizers.mu_rules import (
@@ -29,6 +38,7 @@ from keras_cluster.optimizers.residuals import (
 )
 from keras_cluster.validation import (
     NON_NEGATIVE,
+    NON_NEGATIVE_INT,
     POSITIVE,
     POSITIVE_INT,
     Interval,
@@ -86,6 +96,24 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
     With `curvature="hessian"`, `J^T J` is replaced by half the Hessian of the loss (Newton's
     method; for tiny models).
 
+    With `curvature_batch_size=m` (subsampled Gauss-Newton), `J^T J` (or `J^T H J`) is
+    estimated each step from `m` examples of the batch drawn at random without replacement
+    (`curvature_sample`, a stateless draw from `seed` and the step number), their rows scaled
+    by `sqrt(batch / m)`; the gradient `J^T r` (one backward pass), the accept/reject test and
+    the penalties' rows stay those of the whole batch. When the sample has fewer residual rows
+    than there are weights, the step is solved through the rows x rows system (Woodbury):
+    ```
+    A = rows of the sample * sqrt(batch / m),   g = J^T r of the whole batch
+    delta = (g - A^T (A A^T + mu I)^-1 A g) / mu        = (A^T A + mu I)^-1 g
+    ```
+    A step then costs O(m^2 x outputs^2 x weights) instead of O(batch x outputs x weights^2),
+    which makes full-batch training of a classifier cheap: on the digits classifier of
+    `benchmarks/peers/lm_digits.py` (full batch, 2,410 weights, seeds 0-2),
+    `curvature_batch_size=32` reached 97% validation accuracy in 0.93 / 1.10 / 0.95 s (16 / 24 /
+    16 epochs) where the exact step took 5.2 / 4.7 / 4.7 s (6 epochs), and Adam(0.01) on
+    batches of 32, the fastest of three learning rates, 1.44 / 0.92 / 1.02 s. Sampling leaves
+    the estimate noisy: more epochs, each far cheaper.
+
     `mu_rule`:
     - `"tutorial"`: `mu <- mu / mu_decrease` after an accepted step; a rejected trial retries
       with `mu * mu_increase` (as MATLAB `trainlm` and tf-levenberg-marquardt).
@@ -132,6 +160,13 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
         jacobian_chunk_rows: None or int >= 1, examples whose Jacobian is held at once.
             Defaults to `None`: `JACOBIAN_BUDGET // (weights x outputs per example)`, at
             least 1 (`keras_cluster.optimizers.jacobian.JACOBIAN_BUDGET` = 2**22 entries).
+        curvature_batch_size: None or int >= 1, examples of each batch on which the
+            curvature is estimated (subsampled Gauss-Newton, above); a batch no larger is
+            used whole. Needs `mu > 0` (not `GaussNewton`) and `curvature="gauss_newton"`.
+            Defaults to `None`: the whole batch (the exact step).
+        seed: None or int >= 0, the seed of the curvature samples. Defaults to `None`: drawn
+            as Keras draws a default seed (`keras.utils.set_random_seed` fixes it) when
+            `curvature_batch_size` is set, and saved in the config.
         name: String, name of the optimizer.
         **kwargs: Other `keras.optimizers.Optimizer` arguments; gradient clipping, weight decay,
             EMA and gradient accumulation do not apply to this step and raise if set.
@@ -176,6 +211,8 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
         damping="identity",
         curvature="gauss_newton",
         jacobian_chunk_rows=None,
+        curvature_batch_size=None,
+        seed=None,
         name="levenberg_marquardt",
         **kwargs,
     ):
@@ -201,6 +238,20 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
                 f"Received: mu={mu!r}, mu_max={mu_max!r}"
             )
         validate("jacobian_chunk_rows", jacobian_chunk_rows, None, POSITIVE_INT)
+        validate("curvature_batch_size", curvature_batch_size, None, POSITIVE_INT)
+        validate("seed", seed, None, NON_NEGATIVE_INT)
+        if curvature_batch_size is not None and curvature == "hessian":
+            raise ValueError(
+                "`curvature_batch_size` estimates the Gauss-Newton matrix on a sample; the "
+                "exact Hessian has no such estimate. Received: "
+                f"curvature_batch_size={curvature_batch_size!r}, curvature='hessian'"
+            )
+        if curvature_batch_size is not None and mu_rule == "fixed" and mu == 0:
+            raise ValueError(
+                "`curvature_batch_size` needs `mu` > 0: the curvature estimated on a sample "
+                "is singular along the gradient's other directions. Received: "
+                f"curvature_batch_size={curvature_batch_size!r}, mu={mu!r}, mu_rule='fixed'"
+            )
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         for arg in ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm"):
             if getattr(self, arg) is not None:
@@ -224,6 +275,12 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
         self.damping = damping
         self.curvature = curvature
         self.jacobian_chunk_rows = jacobian_chunk_rows
+        self.curvature_batch_size = curvature_batch_size
+        if seed is None and curvature_batch_size is not None:
+            # Drawn as Keras draws a default seed (`keras.random.SeedGenerator`), from Python's
+            # generator, which `keras.utils.set_random_seed` fixes.
+            seed = random.randint(1, int(1e9))
+        self.seed = seed
 
     def mu_floor(self, cross_entropy, one_batch_per_epoch=False):
         """The lower bound of `mu` for a squared error or (`cross_entropy=True`) a cross-entropy.
@@ -323,6 +380,26 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
         loss = terms.loss(outputs)
         num_weights = theta.shape[0]
         mus, nus = rule.ladder(self._mu.value, self._nu.value)
+        dtype = weights[0].dtype
+        sampled = self.curvature_batch_size is not None
+        if sampled:  # subsampled Gauss-Newton: the curvature from a sample of the batch
+            batch_rows = ops.shape(outputs)[0]
+            index = curvature_sample(
+                batch_rows, self.curvature_batch_size, self.seed, self.iterations.value
+            )
+            # Rows weighted by sqrt(batch / sample): the sample's sum estimates the batch's.
+            root = ops.sqrt(ops.cast(batch_rows, dtype) / ops.cast(ops.shape(index)[0], dtype))
+            x_curvature = keras.tree.map_structure(lambda t: tf.gather(t, index), x)
+        else:
+            index, root, x_curvature = None, None, x
+
+        def curvature_factor():
+            factor = ops.cast(terms.curvature_factor(outputs), dtype)
+            return tf.gather(factor, index) * root if sampled else factor
+
+        def whole_batch_gradient():
+            half_gradient = ops.cast(terms.half_gradient(outputs), dtype)
+            return output_vjp(model, weights, non_trainable, x, half_gradient)
 
         def solve(dual):
             """Build the damped system in one form, walk the mu ladder on it.
@@ -336,25 +413,31 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
             elif dual:
                 # The rows F^T J in the model's dtype (float32: the Gram matrix ~4x faster than
                 # in float64 on CPU); the damped system and the step are float64.
-                residuals = ops.reshape(terms.row_residuals(outputs), (-1,))
-                factor = ops.cast(terms.curvature_factor(outputs), weights[0].dtype)
-                jacobian = output_jacobian(model, weights, non_trainable, x)
-                rows = ops.reshape(scaled_rows(factor, jacobian), (-1, num_weights))
-                gradient = tf.linalg.matvec(ops.cast(rows, "float64"), residuals, transpose_a=True)
+                jacobian = output_jacobian(model, weights, non_trainable, x_curvature)
+                rows = ops.reshape(scaled_rows(curvature_factor(), jacobian), (-1, num_weights))
+                if sampled:  # the gradient of the whole batch is not in the rows' span
+                    gradient = whole_batch_gradient()
+                else:
+                    residuals = ops.reshape(terms.row_residuals(outputs), (-1,))
+                    gradient = tf.linalg.matvec(
+                        ops.cast(rows, "float64"), residuals, transpose_a=True
+                    )
             else:
-                dtype = weights[0].dtype
                 chunk_rows = self.jacobian_chunk_rows or default_chunk_rows(
                     num_weights, outputs.shape[-1]
                 )
+                half_gradient = ops.cast(terms.half_gradient(outputs), dtype)
                 curvature, gradient = gauss_newton_sums(
                     model,
                     weights,
                     non_trainable,
-                    x,
-                    ops.cast(terms.curvature_factor(outputs), dtype),
-                    ops.cast(terms.half_gradient(outputs), dtype),
+                    x_curvature,
+                    curvature_factor(),
+                    tf.gather(half_gradient, index) if sampled else half_gradient,
                     chunk_rows,
                 )
+                if sampled:
+                    gradient = whole_batch_gradient()
             if replicas > 1:
                 curvature, gradient, step_loss = context.all_reduce(
                     "sum", [curvature, gradient, step_loss]
@@ -370,7 +453,8 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
                     ops.cast(ops.sum(ops.square(rows), 0), "float64"), self.damping
                 )
                 scaled = rows * ops.cast(scale, rows.dtype)
-                system = (ops.cast(ops.matmul(scaled, ops.transpose(scaled)), "float64"), residuals)
+                gram = ops.cast(ops.matmul(scaled, ops.transpose(scaled)), "float64")
+                system = (gram, gradient * scale) if sampled else (gram, residuals)
                 scaled = ops.cast(scaled, "float64")
             else:
                 scale = damping_scale(tf.linalg.diag_part(curvature), self.damping)
@@ -381,12 +465,17 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
                 # A damped matrix that is not numerically positive definite (J^T J summed in
                 # float32) gives a non-finite trial, rejected: the ladder retries with a larger
                 # mu. Only a fixed mu (Gauss-Newton, Newton) falls back on a pseudo-inverse.
-                solution = damped_solve(
-                    *system,
-                    ops.reshape(trial_mu, (1,)),
-                    pseudo_inverse_fallback=rule.name == "fixed",
-                )[0]
-                step = tf.linalg.matvec(scaled, solution, transpose_a=True) if dual else solution
+                if dual and sampled:
+                    step = low_rank_damped_solve(scaled, system[1], trial_mu, gram=system[0])
+                else:
+                    solution = damped_solve(
+                        *system,
+                        ops.reshape(trial_mu, (1,)),
+                        pseudo_inverse_fallback=rule.name == "fixed",
+                    )[0]
+                    step = solution
+                    if dual:
+                        step = tf.linalg.matvec(scaled, solution, transpose_a=True)
                 step = step * scale
                 trial_loss = loss_at(_moved(weights, -learning_rate * step))
                 if replicas > 1:
@@ -431,11 +520,16 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
         # there are weights. With a static batch size the form is chosen while tracing; Keras
         # gives arrays whose last batch is partial a dynamic batch size, and then it is chosen
         # at run time (both forms traced), so `fit(x, y, batch_size=32)` gets it too.
+        # With `curvature_batch_size`, the rows are those of the sample (at most that many
+        # examples), so the form is chosen from it while tracing.
         dual_possible = self.curvature == "gauss_newton" and replicas == 1 and not regularised
+        static_rows = outputs.shape[0]
+        if sampled:
+            static_rows = min(static_rows or self.curvature_batch_size, self.curvature_batch_size)
         if not dual_possible:
             result = solve(False)
-        elif outputs.shape[0] is not None and outputs.shape[1] is not None:
-            result = solve(outputs.shape[0] * outputs.shape[1] < num_weights)
+        elif static_rows is not None and outputs.shape[1] is not None:
+            result = solve(static_rows * outputs.shape[1] < num_weights)
         else:
             dynamic_rows = ops.shape(outputs)[0] * ops.shape(outputs)[1]
             result = tf.cond(dynamic_rows < num_weights, lambda: solve(True), lambda: solve(False))
@@ -467,6 +561,8 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
                 "damping": self.damping,
                 "curvature": self.curvature,
                 "jacobian_chunk_rows": self.jacobian_chunk_rows,
+                "curvature_batch_size": self.curvature_batch_size,
+                "seed": self.seed,
             }
         )
         return config

@@ -53,11 +53,20 @@ def numpy_residuals(theta, x, y, penalty=None):
     return r, j
 
 
-def numpy_lm_ladder(theta, x, y, mu, attempts=10, learning_rate=1.0, penalty=None):
-    """Levenberg-Marquardt with the tutorial's rule, from the formula (sum of squares)."""
+def numpy_lm_ladder(
+    theta, x, y, mu, attempts=10, learning_rate=1.0, penalty=None, curvature_rows=None
+):
+    """Levenberg-Marquardt with the tutorial's rule, from the formula (sum of squares).
+
+    `curvature_rows`: indices of the examples whose rows estimate `J^T J` (subsampled
+    Gauss-Newton): `(n / m) J_S^T J_S` plus the penalty's rows; the gradient stays `J^T r`.
+    """
     r, j = numpy_residuals(theta, x, y, penalty)
     loss = np.sum(r**2)
     a, g = j.T @ j, j.T @ r
+    if curvature_rows is not None:
+        n, rows = len(x), j[np.asarray(curvature_rows)]
+        a = n / len(rows) * rows.T @ rows + j[n:].T @ j[n:]
     for k in range(attempts):
         delta = np.linalg.solve(a + mu * np.eye(len(theta)), g)
         trial = theta - learning_rate * delta

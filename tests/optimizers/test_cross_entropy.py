@@ -5,6 +5,7 @@ import pytest
 from keras_cluster.callbacks import MuAdaptation
 from keras_cluster.optimizers import LevenbergMarquardt, levenberg_marquardt
 from keras_cluster.optimizers.cross_entropy import CrossEntropy
+from keras_cluster.optimizers.curvature_sample import curvature_sample
 from keras_cluster.optimizers.jacobian import output_jacobian
 from keras_cluster.optimizers.mu_rules import CROSS_ENTROPY_MU_MIN, LEAST_SQUARES_MU_MIN
 from keras_cluster.optimizers.residuals import loss_terms
@@ -144,12 +145,22 @@ def numpy_classifier(theta, x, hidden=4):
     return z, np.transpose(jac, (0, 2, 1))  # (n, classes, weights)
 
 
-def numpy_ggn_ladder(theta, x, labels, mu, attempts=10, penalty=0.0, mu_min=CROSS_ENTROPY_MU_MIN):
+def numpy_ggn_ladder(
+    theta,
+    x,
+    labels,
+    mu,
+    attempts=10,
+    penalty=0.0,
+    mu_min=CROSS_ENTROPY_MU_MIN,
+    curvature_rows=None,
+):
     """One LM step with the generalized Gauss-Newton matrix of the mean softmax cross-entropy
     plus the quadratic penalty `sum(penalty * theta^2)` (its rows sqrt(penalty) * theta); `mu`
     starts at `max(mu, mu_min)` and is divided by 10 after the accepted trial, down to `mu_min`
     (the optimizer's default floor for a cross-entropy on mini-batches; a full-batch fit, one
-    batch an epoch, has the squared error's `LEAST_SQUARES_MU_MIN`)."""
+    batch an epoch, has the squared error's `LEAST_SQUARES_MU_MIN`). `curvature_rows`: the
+    examples whose `J^T H J` estimates the matrix (mean over them instead of over all n)."""
     mu = max(mu, mu_min)
     n = len(x)
     onehot = np.eye(CLASSES)[labels]
@@ -160,7 +171,8 @@ def numpy_ggn_ladder(theta, x, labels, mu, attempts=10, penalty=0.0, mu_min=CROS
 
     z, jac = numpy_classifier(theta, x)
     p = softmax(z)
-    ggn = sum(j.T @ (np.diag(q) - np.outer(q, q)) @ j for j, q in zip(jac, p, strict=True)) / n
+    rows = np.arange(n) if curvature_rows is None else np.asarray(curvature_rows)
+    ggn = sum(jac[i].T @ (np.diag(p[i]) - np.outer(p[i], p[i])) @ jac[i] for i in rows) / len(rows)
     ggn = ggn + 2 * np.diag(np.broadcast_to(penalty, theta.shape))
     gradient = np.einsum("nkp,nk->p", jac, p - onehot) / n + 2 * penalty * theta
     loss0 = loss(theta)
@@ -263,6 +275,37 @@ def test_dual_form_runs_for_arrays_with_a_partial_last_batch(monkeypatch):
     got = np.concatenate([w.ravel() for w in model.get_weights()])
     np.testing.assert_allclose(got, theta, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(float(model.optimizer.mu), mu, rtol=1e-12)
+
+
+@pytest.mark.usefixtures("_float64")
+@pytest.mark.parametrize("from_logits", [True, False])
+def test_subsampled_ggn_steps_match_numpy_reference(from_logits):
+    """`curvature_batch_size=5` on 30 examples: J^T H J from the 5 examples of each step's
+    `curvature_sample` (15 rows < 27 weights: the Woodbury form), the gradient and the loss
+    test on all 30."""
+    rng = np.random.default_rng(12)
+    x, labels = rng.normal(size=(30, 2)), rng.integers(0, CLASSES, 30)
+    model = classifier("sparse_categorical", from_logits, seed=13)
+    theta, mu = np.concatenate([w.ravel() for w in model.get_weights()]), 1e-3
+    model.compile(
+        optimizer=LevenbergMarquardt(curvature_batch_size=5, seed=4),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
+    )
+    history = model.fit(
+        x, labels, batch_size=30, epochs=3, shuffle=False, callbacks=[MuAdaptation(0)], verbose=0
+    )
+    losses = []
+    for step in range(3):
+        rows = np.asarray(curvature_sample(30, 5, 4, step))
+        theta, mu, _, loss = numpy_ggn_ladder(
+            theta, x, labels, mu, mu_min=FULL_BATCH_MU_MIN, curvature_rows=rows
+        )
+        losses.append(loss)
+    got = np.concatenate([w.ravel() for w in model.get_weights()])
+    np.testing.assert_allclose(got, theta, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(float(model.optimizer.mu), mu, rtol=1e-12)
+    np.testing.assert_allclose(history.history["loss"], losses, rtol=1e-9)
+    assert losses[-1] < losses[0]
 
 
 @pytest.mark.usefixtures("_float64")

@@ -1,7 +1,11 @@
 import numpy as np
 import tensorflow as tf
 
-from keras_cluster.optimizers.damped_solve import damped_solve, damping_scale
+from keras_cluster.optimizers.damped_solve import (
+    damped_solve,
+    damping_scale,
+    low_rank_damped_solve,
+)
 
 
 def test_damped_solve_cholesky_and_pseudo_inverse_fallback():
@@ -39,3 +43,19 @@ def test_without_fallback_an_indefinite_system_gives_a_non_finite_solution():
     solved = np.asarray(solved)
     assert not np.all(np.isfinite(solved[0]))
     np.testing.assert_allclose(solved[1], [1 / 3, 1.0], rtol=1e-12)
+
+
+def test_low_rank_damped_solve_equals_the_weight_space_solve():
+    rng = np.random.default_rng(1)
+    rows = rng.normal(size=(4, 9))
+    rhs = rng.normal(size=9)  # not in the span of the rows
+    for mu in (1e-6, 0.3, 50.0):
+        expected = np.linalg.solve(rows.T @ rows + mu * np.eye(9), rhs)
+        got = low_rank_damped_solve(
+            tf.constant(rows), tf.constant(rhs), tf.constant(mu, "float64")
+        ).numpy()
+        # At mu = 1e-6 the system's condition number is about 1e7: digits lost in both.
+        np.testing.assert_allclose(got, expected, rtol=1e-6)
+        gram = tf.constant(rows @ rows.T)
+        shared = low_rank_damped_solve(rows, rhs, mu, gram=gram).numpy()
+        np.testing.assert_allclose(shared, got, rtol=1e-12)

@@ -8,6 +8,7 @@ from keras_cluster.optimizers.jacobian import (
     default_chunk_rows,
     gauss_newton_sums,
     output_jacobian,
+    output_vjp,
 )
 from tests.optimizers.reference import flat_weights, numpy_net, tiny_data, tiny_model
 
@@ -63,3 +64,14 @@ def test_default_chunk_rows_holds_the_budget():
     assert default_chunk_rows(4801, 10) * 4801 * 10 <= JACOBIAN_BUDGET
     assert default_chunk_rows(10**8, 1) == 1
     assert keras.backend.floatx() == "float32"
+
+
+def test_output_vjp_equals_the_jacobian_contracted_with_the_cotangent():
+    x, _ = tiny_data(n=6)
+    model = tiny_model(outputs=2)
+    weights = [tf.convert_to_tensor(v.value) for v in model.trainable_variables]
+    cotangent = np.random.default_rng(2).normal(size=(6, 2))
+    jacobian = output_jacobian(model, weights, [], tf.constant(x)).numpy()
+    got = output_vjp(model, weights, [], tf.constant(x), tf.constant(cotangent)).numpy()
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, np.einsum("nk,nkp->p", cotangent, jacobian), rtol=1e-10)

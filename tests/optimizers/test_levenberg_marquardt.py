@@ -7,7 +7,9 @@ import tensorflow as tf
 from keras import ops
 
 from keras_cluster.callbacks import MuAdaptation
-from keras_cluster.optimizers import LevenbergMarquardt
+from keras_cluster.optimizers import GaussNewton, LevenbergMarquardt, levenberg_marquardt
+from keras_cluster.optimizers.curvature_sample import curvature_sample
+from keras_cluster.optimizers.damped_solve import low_rank_damped_solve
 from tests.distributed import run_on_logical_cpus
 from tests.optimizers.reference import (
     HIDDEN,
@@ -167,11 +169,11 @@ def test_float32_model_trains():
     assert model.optimizer.mu.dtype == "float64"
 
 
-def fit_small_batches(jit_compile=False, steps_per_execution=1):
+def fit_small_batches(jit_compile=False, steps_per_execution=1, **optimizer_kwargs):
     x, y = tiny_data(n=16)
     model = tiny_model()
     model.compile(
-        optimizer=LevenbergMarquardt(),
+        optimizer=LevenbergMarquardt(**optimizer_kwargs),
         loss="mse",
         jit_compile=jit_compile,
         steps_per_execution=steps_per_execution,
@@ -191,10 +193,11 @@ def test_steps_per_execution_matches_one_step_per_call():
 
 
 @pytest.mark.slow
-def test_jit_compile_matches_plain_fit():
-    weights, mu = fit_small_batches()
+@pytest.mark.parametrize("kwargs", [{}, {"curvature_batch_size": 2, "seed": 0}])
+def test_jit_compile_matches_plain_fit(kwargs):
+    weights, mu = fit_small_batches(**kwargs)
     keras.backend.clear_session()
-    weights_xla, mu_xla = fit_small_batches(jit_compile=True)
+    weights_xla, mu_xla = fit_small_batches(jit_compile=True, **kwargs)
     np.testing.assert_allclose(weights_xla, weights, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(mu_xla, mu, rtol=1e-12)
 
@@ -246,6 +249,80 @@ def test_l2_regularisers_enter_as_residual_rows(learning_rate, retried):
     loss0 = np.sum(numpy_residuals(theta0, x, y, penalty)[0] ** 2)
     np.testing.assert_allclose(history.history["loss"][0], loss0, rtol=1e-9)
     np.testing.assert_allclose(reported, loss0, rtol=1e-9)
+
+
+def sample_rows(n, size, seed, steps):
+    return [np.asarray(curvature_sample(n, size, seed, step)) for step in range(steps)]
+
+
+@pytest.mark.parametrize("size, woodbury", [(4, True), (16, False)])
+def test_subsampled_curvature_steps_match_numpy_reference(size, woodbury, monkeypatch):
+    """`curvature_batch_size`: J^T J estimated each step from `size` examples drawn by
+    `curvature_sample(n, size, seed, step)`, scaled by n / size; the gradient and the
+    accept/reject stay on the whole batch. 4 examples (4 rows < 13 weights) are solved through
+    the rows x rows system (Woodbury), 16 through the weight-space sums."""
+    calls = []
+
+    def spy(*args, **kwargs):
+        calls.append(args)
+        return low_rank_damped_solve(*args, **kwargs)
+
+    monkeypatch.setattr(levenberg_marquardt, "low_rank_damped_solve", spy)
+    x, y = tiny_data(n=20)
+    model = tiny_model()
+    theta, mu = flat_weights(model), 1e-3
+    exact = numpy_lm_ladder(theta, x, y, mu)[0]
+    fit_steps(model, x, y, LevenbergMarquardt(curvature_batch_size=size, seed=3), epochs=3)
+    assert bool(calls) == woodbury
+    for step, rows in enumerate(sample_rows(20, size, 3, 3)):
+        assert len(set(rows.tolist())) == size
+        theta, mu, _ = numpy_lm_ladder(theta, x, y, mu, curvature_rows=rows)
+        if step == 0:
+            assert not np.allclose(theta, exact, rtol=1e-3)  # the sample changes the step
+    np.testing.assert_allclose(flat_weights(model), theta, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(float(model.optimizer.mu), mu, rtol=1e-12)
+
+
+def test_curvature_sample_of_the_whole_batch_is_the_exact_step():
+    x, y = tiny_data(n=20)
+    model = tiny_model()
+    theta, mu = flat_weights(model), 1e-3
+    fit_steps(model, x, y, LevenbergMarquardt(curvature_batch_size=50), epochs=2)
+    for _ in range(2):
+        theta, mu, _ = numpy_lm_ladder(theta, x, y, mu)
+    np.testing.assert_allclose(flat_weights(model), theta, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(float(model.optimizer.mu), mu, rtol=1e-12)
+
+
+def test_subsampled_curvature_keeps_the_l2_rows_whole():
+    """The penalty's rows sqrt(l2) * w are not sampled: (n / m) J_S^T J_S + diag(l2)."""
+    x, y = tiny_data(n=20)
+    model = regularised_model(keras.regularizers.L2(0.03))
+    penalty = np.concatenate([np.full(6, 0.03), np.zeros(7)])
+    theta, mu = flat_weights(model), 1e-3
+    model.compile(optimizer=LevenbergMarquardt(curvature_batch_size=5, seed=11), loss="mse")
+    model.fit(x, y, batch_size=20, epochs=2, shuffle=False, callbacks=[MuAdaptation(0)], verbose=0)
+    for rows in sample_rows(20, 5, 11, 2):
+        theta, mu, _ = numpy_lm_ladder(theta, x, y, mu, penalty=penalty, curvature_rows=rows)
+    np.testing.assert_allclose(flat_weights(model), theta, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(float(model.optimizer.mu), mu, rtol=1e-12)
+
+
+def test_subsampled_curvature_is_reproducible_from_its_seed():
+    x, y = tiny_data(n=40)
+
+    def trained(**kwargs):
+        model = tiny_model()
+        fit_steps(model, x, y, LevenbergMarquardt(curvature_batch_size=3, **kwargs), epochs=3)
+        return flat_weights(model)
+
+    np.testing.assert_array_equal(trained(seed=5), trained(seed=5))
+    assert not np.allclose(trained(seed=5), trained(seed=6))
+    keras.utils.set_random_seed(1)
+    first = LevenbergMarquardt(curvature_batch_size=3).seed
+    keras.utils.set_random_seed(1)
+    assert LevenbergMarquardt(curvature_batch_size=3).seed == first  # drawn as Keras draws
+    assert LevenbergMarquardt().seed is None  # no sample, no seed
 
 
 @pytest.mark.parametrize(
@@ -311,11 +388,27 @@ def test_fit_without_callback_raises_naming_it():
         ({"weight_decay": 0.1}, "weight_decay"),
         ({"jacobian_chunk_rows": 0}, "jacobian_chunk_rows=0"),
         ({"jacobian_chunk_rows": 2.5}, "jacobian_chunk_rows=2.5"),
+        ({"curvature_batch_size": 0}, "curvature_batch_size=0"),
+        ({"curvature_batch_size": 8.0}, "curvature_batch_size=8.0"),
+        ({"curvature_batch_size": 8, "seed": -1}, "seed=-1"),
+        (
+            {"curvature_batch_size": 8, "curvature": "hessian"},
+            r"exact Hessian has no such estimate.*curvature_batch_size=8, curvature='hessian'",
+        ),
+        (
+            {"curvature_batch_size": 8, "mu": 0.0, "mu_rule": "fixed"},
+            r"needs `mu` > 0.*curvature_batch_size=8, mu=0.0, mu_rule='fixed'",
+        ),
     ],
 )
 def test_invalid_arguments_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
         LevenbergMarquardt(**kwargs)
+
+
+def test_gauss_newton_refuses_a_curvature_sample():
+    with pytest.raises(ValueError, match="curvature_batch_size=8, mu=0.0"):
+        GaussNewton(curvature_batch_size=8)
 
 
 def test_default_mu_floor_depends_on_the_loss():
@@ -342,10 +435,12 @@ def test_config_round_trip():
         damping="marquardt",
         max_attempts=4,
         jacobian_chunk_rows=128,
+        curvature_batch_size=64,
     )
     config = optimizer.get_config()
     restored = LevenbergMarquardt.from_config(config)
     assert restored.jacobian_chunk_rows == 128
+    assert (restored.curvature_batch_size, restored.seed) == (64, optimizer.seed)
     assert restored.get_config() == config
     serialized = keras.optimizers.serialize(optimizer)
     assert type(keras.optimizers.deserialize(serialized)) is LevenbergMarquardt
