@@ -61,12 +61,19 @@ def test_one_step_matches_numpy_reference_and_golden_values():
     np.testing.assert_allclose(history.history["loss"][0], 12.285776738877, rtol=1e-9)
 
 
-@pytest.mark.parametrize("chunk_rows", [3, 7])
-def test_chunked_step_matches_numpy_reference(chunk_rows):
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"jacobian_chunk_rows": 3},
+        {"jacobian_chunk_rows": 7},
+        {"curvature_batch_size": 50},  # a curvature sample as large as the batch: exact
+    ],
+)
+def test_chunked_or_whole_sample_steps_match_exact_numpy_reference(kwargs):
     x, y = tiny_data(n=20)
     model = tiny_model()
     theta, mu = flat_weights(model), 1e-3
-    fit_steps(model, x, y, LevenbergMarquardt(jacobian_chunk_rows=chunk_rows), epochs=2)
+    fit_steps(model, x, y, LevenbergMarquardt(**kwargs), epochs=2)
     for _ in range(2):
         theta, mu, _ = numpy_lm_ladder(theta, x, y, mu)
     np.testing.assert_allclose(flat_weights(model), theta, rtol=1e-9, atol=1e-12)
@@ -280,17 +287,6 @@ def test_subsampled_curvature_steps_match_numpy_reference(size, woodbury, monkey
         if step == 0:
             assert not np.allclose(theta, exact, rtol=1e-3)  # the sample changes the step
     np.testing.assert_allclose(flat_weights(model), theta, rtol=1e-8, atol=1e-10)
-    np.testing.assert_allclose(float(model.optimizer.mu), mu, rtol=1e-12)
-
-
-def test_curvature_sample_of_the_whole_batch_is_the_exact_step():
-    x, y = tiny_data(n=20)
-    model = tiny_model()
-    theta, mu = flat_weights(model), 1e-3
-    fit_steps(model, x, y, LevenbergMarquardt(curvature_batch_size=50), epochs=2)
-    for _ in range(2):
-        theta, mu, _ = numpy_lm_ladder(theta, x, y, mu)
-    np.testing.assert_allclose(flat_weights(model), theta, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(float(model.optimizer.mu), mu, rtol=1e-12)
 
 
