@@ -454,7 +454,8 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
                 )
                 scaled = rows * ops.cast(scale, rows.dtype)
                 gram = ops.cast(ops.matmul(scaled, ops.transpose(scaled)), "float64")
-                system = (gram, gradient * scale) if sampled else (gram, residuals)
+                # Sampled: the Woodbury solve of (A^T A + mu I) z = S g; else the dual of J^T r.
+                system = (gram, gradient * scale if sampled else residuals)
                 scaled = ops.cast(scaled, "float64")
             else:
                 scale = damping_scale(tf.linalg.diag_part(curvature), self.damping)
@@ -466,7 +467,8 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
                 # float32) gives a non-finite trial, rejected: the ladder retries with a larger
                 # mu. Only a fixed mu (Gauss-Newton, Newton) falls back on a pseudo-inverse.
                 if dual and sampled:
-                    step = low_rank_damped_solve(scaled, system[1], trial_mu, gram=system[0])
+                    gram, rhs = system
+                    step = low_rank_damped_solve(scaled, rhs, trial_mu, gram=gram)
                 else:
                     solution = damped_solve(
                         *system,
