@@ -41,25 +41,26 @@ import statistics
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# Run as a script (`python benchmarks/lm_defaults_sweep.py`): the repository root on the path.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import keras  # noqa: E402
-import lm_common  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from lm_common import (  # noqa: E402
+from sklearn.datasets import load_digits  # noqa: E402
+from sklearn.model_selection import train_test_split  # noqa: E402
+
+from benchmarks.peers import lm_common  # noqa: E402
+from benchmarks.peers.lm_common import (  # noqa: E402
     fit_ours,
     fit_tf_peer,
     fit_torch_peer,
     median_after_first,
     mlp,
 )
-from lm_digits import AccuracyTimer  # noqa: E402
-from lm_rosenbrock_6d import rosenbrock_data  # noqa: E402
-from lm_tutorial_2d import tutorial_data  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-
+from benchmarks.peers.lm_digits import AccuracyTimer  # noqa: E402
+from benchmarks.peers.lm_rosenbrock_6d import rosenbrock_data  # noqa: E402
+from benchmarks.peers.lm_tutorial_2d import tutorial_data  # noqa: E402
 from keras_cluster.callbacks import MuAdaptation  # noqa: E402
 from keras_cluster.optimizers import LevenbergMarquardt  # noqa: E402
 

@@ -5,7 +5,7 @@ Usage (from the repository root):
     python -m benchmarks.report                              # every benchmarks/results/*.json
     python -m benchmarks.report benchmarks/results/digits.json benchmarks/results/tabular.json
 
-Files are read in the order given (without FILES: oldest first); a later file's row overrides an
+Files are read in the order given (without FILES: by name); a later file's row overrides an
 earlier one for the same (benchmark, data or problem, seed, method). The report holds:
 
 - a header with the machine(s) and the dates the rows were written;
@@ -439,10 +439,14 @@ def build(rows, out, plots=True, note=None):
 
 
 def default_files(folder=None):
-    """Every `*.json` of `folder` (default `benchmarks/results/`; not its subfolders), oldest
-    first."""
+    """Every `*.json` of `folder` (default `benchmarks/results/`; not its subfolders), by name.
+
+    By name, not by modification time: a fresh clone gives every file the checkout's time, so
+    the report's sections (in the order the rows are read) and which of two rows for the same
+    (benchmark, subject, seed, method) is kept (the later file's) would depend on the checkout.
+    """
     folder = pathlib.Path(RESULTS if folder is None else folder)
-    return sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime)
+    return sorted(folder.glob("*.json"), key=lambda p: p.name)
 
 
 def main(argv=None):

@@ -5,6 +5,7 @@ No benchmark runs here: the report is built from a few synthetic rows of each ki
 
 import importlib
 import json
+import os
 import pathlib
 
 import pytest
@@ -226,3 +227,12 @@ def test_report_tables_only_and_default_files(tmp_path, monkeypatch):
     assert "### toy" in out.read_text() and "![" not in out.read_text()
     assert not (tmp_path / "plots").exists()
     assert report.default_files(results) == [results / "old.json"]
+
+
+def test_default_files_by_name_not_modification_time(tmp_path):
+    for name in ("b.json", "a.json", "c.json"):
+        (tmp_path / name).write_text("[]")
+    os.utime(tmp_path / "a.json", (2_000_000_000, 2_000_000_000))  # the newest
+    os.utime(tmp_path / "c.json", (1_000_000_000, 1_000_000_000))  # the oldest
+    (tmp_path / "notes.txt").write_text("not rows")
+    assert [p.name for p in report.default_files(tmp_path)] == ["a.json", "b.json", "c.json"]
