@@ -36,6 +36,37 @@ def test_jacobian_matches_finite_differences():
     np.testing.assert_allclose(jacobian, np.stack(columns, axis=-1), atol=1e-8)
 
 
+def test_jacobian_of_dict_inputs_and_two_outputs_matches_per_example_gradients():
+    # Rows of the flattened outputs in order: output "wide" (3 values) then "narrow" (1).
+    keras.backend.set_floatx("float64")
+    try:
+        inputs = {"a": keras.Input((2,), name="a"), "b": keras.Input((3,), name="b")}
+        hidden = keras.layers.Dense(4, "tanh")(
+            keras.layers.Concatenate()([inputs["a"], inputs["b"]])
+        )
+        wide = keras.layers.Dense(3)(hidden)
+        narrow = keras.layers.Dense(1)(inputs["b"])
+        model = keras.Model(inputs, [wide, narrow])
+    finally:
+        keras.backend.set_floatx("float32")
+    rng = np.random.default_rng(0)
+    x = {"a": rng.normal(size=(4, 2)), "b": rng.normal(size=(4, 3))}
+    weights = [tf.convert_to_tensor(v.value) for v in model.trainable_variables]
+    jacobian = output_jacobian(model, weights, [], x).numpy()
+    assert jacobian.shape == (4, 4, sum(int(np.prod(w.shape)) for w in weights))
+
+    for i in range(4):
+        example = {key: tf.constant(value[i : i + 1]) for key, value in x.items()}
+        for k in range(4):
+            with tf.GradientTape() as tape:
+                tape.watch(weights)
+                out = model.stateless_call(weights, [], example)[0]
+                value = tf.concat([out[0][0], out[1][0]], 0)[k]
+            grads = tape.gradient(value, weights, unconnected_gradients="zero")
+            expected = np.concatenate([g.numpy().ravel() for g in grads])
+            np.testing.assert_allclose(jacobian[i, k], expected, rtol=1e-12, atol=1e-14)
+
+
 @pytest.mark.parametrize("chunk_rows", [1, 3, 7, 20, 64])
 def test_chunked_sums_equal_full_batch_formula(chunk_rows):
     x, y = tiny_data(n=20)
