@@ -91,7 +91,7 @@ SUITES = {
               ("--epochs", "20", "--seeds", "1", "--adam-seconds", "5")),
         Entry("lm_rosenbrock_6d", "peers.lm_rosenbrock_6d",
               ("--epochs", "5", "--seeds", "0", "--adam-seconds", "5")),
-        Entry("lm_digits", "peers.lm_digits", ("--max-seconds", "5")),
+        Entry("lm_digits", "peers.lm_digits", ("--max-seconds", "5", "--seeds", "0", "1", "2")),
     ),
     # The commands the figures of the issues and of RESULTS.md are measured with.
     "full": (
