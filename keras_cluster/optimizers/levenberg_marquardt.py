@@ -110,7 +110,7 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
     which makes full-batch training of a classifier cheap: on the digits classifier of
     `benchmarks/peers/lm_digits.py` (full batch, 2,410 weights, seeds 0-4, every method fed
     by a `tf.data` pipeline), `curvature_batch_size=32` reached 97% validation accuracy in a
-    median 1.08 s (12-34 epochs, the first one, tracing, about 0.8 s) where the exact step took
+    median 1.08 s (12-34 epochs, the first one, tracing, about 0.85 s) where the exact step took
     9.5 s (6 epochs). Adam(0.01) on batches of 32, the fastest of three learning rates, took a
     median 0.84 s (5-12 epochs): not faster than Adam there. Sampling leaves the estimate
     noisy: more epochs, each far cheaper.
