@@ -127,7 +127,8 @@ def gauss_newton_sums(model, weights, non_trainable, x, row_scale, half_gradient
     curvature   = sum_i J~_i^T J~_i           gradient = sum_i J_i^T b_i
     ```
     With `row_scale = sqrt(c)` and `b = c (y_pred - y)`, this is `(J^T J, J^T r)` of the
-    residuals `r = sqrt(c) (y_pred - y)`.
+    residuals `r = sqrt(c) (y_pred - y)`. With `half_gradient=None` only the curvature is
+    summed (a gradient taken elsewhere, or none needed).
 
     Args:
         model: A Keras model whose layers act on each example independently.
@@ -135,11 +136,12 @@ def gauss_newton_sums(model, weights, non_trainable, x, row_scale, half_gradient
         non_trainable: List of tensors, the non-trainable weights.
         x: The batch of inputs (any structure), `N` examples.
         row_scale: Tensor `(N, outputs)` or `(N, outputs, M)` in the weights' dtype.
-        half_gradient: Tensor `(N, outputs)` in the weights' dtype.
+        half_gradient: None or tensor `(N, outputs)` in the weights' dtype.
         chunk_rows: Int >= 1, examples per chunk.
 
     Returns:
-        `(curvature, gradient)`, float64 tensors of shapes `(P, P)` and `(P,)`.
+        `(curvature, gradient)`, float64 tensors of shapes `(P, P)` and `(P,)`; `gradient` is
+        None when `half_gradient` is.
     """
     num_weights = sum(_size(w) for w in weights)
     first = keras.tree.flatten(x)[0]
@@ -154,7 +156,9 @@ def gauss_newton_sums(model, weights, non_trainable, x, row_scale, half_gradient
     valid = ops.cast(positions < rows, row_scale.dtype)[:, None]  # (positions, 1)
     gather = ops.minimum(positions, rows - 1)
 
-    def body(chunk, curvature, gradient):
+    with_gradient = half_gradient is not None
+
+    def body(chunk, curvature, *gradient):
         index = gather[chunk * per_chunk : (chunk + 1) * per_chunk]
         mask = valid[chunk * per_chunk : (chunk + 1) * per_chunk]
         xc = keras.tree.map_structure(lambda t: tf.gather(t, index), x)
@@ -164,20 +168,24 @@ def gauss_newton_sums(model, weights, non_trainable, x, row_scale, half_gradient
             non_trainable,
             xc,
             tf.gather(row_scale, index) * ops.reshape(mask, (-1,) + (1,) * (row_scale.ndim - 1)),
-            tf.gather(half_gradient, index) * mask,
+            tf.gather(half_gradient, index) * mask if with_gradient else None,
         )
-        return chunk + 1, curvature + part[0], gradient + part[1]
+        if with_gradient:
+            return chunk + 1, curvature + part[0], gradient[0] + part[1]
+        return chunk + 1, curvature + part[0]
 
-    zeros = (ops.zeros((num_weights, num_weights), "float64"), ops.zeros((num_weights,), "float64"))
+    zeros = [ops.zeros((num_weights, num_weights), "float64")]
+    if with_gradient:
+        zeros.append(ops.zeros((num_weights,), "float64"))
     # parallel_iterations=1: by default a while loop runs up to 10 iterations at once, which
     # would hold 10 chunks' Jacobians and weights^2 products.
-    _, curvature, gradient = tf.while_loop(
+    _, curvature, *gradient = tf.while_loop(
         lambda chunk, *_: chunk < num_chunks,
         body,
         (ops.convert_to_tensor(0), *zeros),
         parallel_iterations=1,
     )
-    return curvature, gradient
+    return curvature, gradient[0] if with_gradient else None
 
 
 def scaled_rows(row_scale, jacobian):
@@ -195,12 +203,14 @@ def scaled_rows(row_scale, jacobian):
 
 def _chunk_sums(model, weights, non_trainable, x, row_scale, half_gradient):
     jacobian = output_jacobian(model, weights, non_trainable, x)
-    gradient = tf.einsum("nk,nkp->p", half_gradient, jacobian)
+    gradient = None
+    if half_gradient is not None:
+        gradient = ops.cast(tf.einsum("nk,nkp->p", half_gradient, jacobian), "float64")
     rows = ops.reshape(scaled_rows(row_scale, jacobian), (-1, jacobian.shape[-1]))
     # Accumulated in the model's dtype (float32: ~4x faster than float64 on CPU); the sums
     # over chunks and the damped system are float64.
     curvature = ops.matmul(ops.transpose(rows), rows)  # faster than matmul(transpose_a) on CPU
-    return ops.cast(curvature, "float64"), ops.cast(gradient, "float64")
+    return ops.cast(curvature, "float64"), gradient
 
 
 def flat_outputs(outputs, dtype="float64"):

@@ -427,14 +427,15 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
                 chunk_rows = self.jacobian_chunk_rows or default_chunk_rows(
                     num_weights, outputs.shape[-1]
                 )
-                half_gradient = ops.cast(terms.half_gradient(outputs), dtype)
+                # Sampled: the sums give the sample's curvature alone (its gradient would be
+                # the sample's, not the whole batch's).
                 curvature, gradient = gauss_newton_sums(
                     model,
                     weights,
                     non_trainable,
                     x_curvature,
                     curvature_factor(),
-                    tf.gather(half_gradient, index) if sampled else half_gradient,
+                    None if sampled else ops.cast(terms.half_gradient(outputs), dtype),
                     chunk_rows,
                 )
                 if sampled:

@@ -128,12 +128,11 @@ def fit_uncertainty(model, x, y, jacobian_chunk_rows=None, rcond=1e-10):
     num_weights = sum(int(np.prod(w.shape)) for w in weights)
     chunk_rows = jacobian_chunk_rows or default_chunk_rows(num_weights, outputs.shape[1])
     ones = tf.ones(outputs.shape, model.compute_dtype)
-    zeros = tf.zeros(outputs.shape, model.compute_dtype)
 
     @tf.function
     def sums(inputs):
         non_trainable = [v.value for v in model.non_trainable_variables]
-        return gauss_newton_sums(model, weights, non_trainable, inputs, ones, zeros, chunk_rows)[0]
+        return gauss_newton_sums(model, weights, non_trainable, inputs, ones, None, chunk_rows)[0]
 
     curvature = sums(x).numpy()
     values, vectors = np.linalg.eigh(curvature)

@@ -89,6 +89,17 @@ def test_chunked_sums_equal_full_batch_formula(chunk_rows):
     np.testing.assert_allclose(curvature, rows.T @ rows, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(gradient, jac.T @ half_gradient[:, 0], rtol=1e-12, atol=1e-12)
 
+    # half_gradient=None: the curvature alone, through the chunk loop and in one chunk.
+    @tf.function(input_signature=[tf.TensorSpec((None, 2), "float64")])
+    def curvature_only(inputs):
+        return gauss_newton_sums(model, weights, [], inputs, tf.constant(scale), None, chunk_rows)
+
+    for call in (curvature_only, lambda inputs: gauss_newton_sums(
+            model, weights, [], inputs, tf.constant(scale), None, chunk_rows)):  # fmt: skip
+        only, no_gradient = call(tf.constant(x))
+        assert no_gradient is None
+        np.testing.assert_allclose(np.asarray(only), rows.T @ rows, rtol=1e-12, atol=1e-12)
+
 
 def test_default_chunk_rows_holds_the_budget():
     assert default_chunk_rows(4801, 1) == JACOBIAN_BUDGET // 4801
