@@ -115,7 +115,7 @@ class AccuracyTimer(keras.callbacks.Callback):
 
 
 def input_pipeline(x, y, batch_size, seed):
-    """The training input of every method: a `tf.data` pipeline built once, held in memory.
+    """The training input of every method: a `tf.data` pipeline built once, from memory.
 
     Full batch (`batch_size >= len(x)`): the one batch, cached. Mini-batches: reshuffled every
     epoch from `seed`, the last batch partial, prefetched. Not NumPy arrays given to `fit`:
@@ -124,7 +124,7 @@ def input_pipeline(x, y, batch_size, seed):
     `curvature_batch_size=32`, 41 ms an epoch from arrays and 15 ms from this pipeline;
     Adam(0.01) on batches of 32, 68 and 52 ms an epoch).
     """
-    data = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+    data = tf.data.Dataset.from_tensor_slices((x, y))
     if batch_size >= len(x):
         return data.batch(len(x)).cache()
     data = data.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
@@ -186,7 +186,7 @@ def run_seed(args, seed, initial, data, peer):
 
     def run(name, model, batch_size, callbacks=(), fit=None):
         timer = AccuracyTimer(model, xv, yv, args.target, args.max_seconds, seed)
-        keras.utils.set_random_seed(seed)
+        keras.utils.set_random_seed(seed)  # the global seed: with the op's, the shuffling
         batches = input_pipeline(x, y, batch_size, seed)
         (fit or model.fit)(batches, epochs=10000, callbacks=[*callbacks, timer], verbose=0)
         results[name], timers[name] = timer.summary(), timer
