@@ -55,17 +55,25 @@ def all_layers(model):
     return list(model._flatten_layers(include_self=False))
 
 
+# Keras layers whose `call` takes a `training` argument and ignores it (checked against each
+# Keras release by `tests/optimizers/test_keras_internals.py`). Exact types: a subclass may
+# override `call` and use the argument.
+TRAINING_ARGUMENT_UNUSED = (keras.layers.Dense, keras.layers.EinsumDense)
+
+
 def layers_with_training_argument(model):
     """The layers of `model` (itself included) whose `call` takes a `training` argument.
 
     Sequential and functional models, which only pass `training` on to their layers, are
-    left out.
+    left out, as are the layers of `TRAINING_ARGUMENT_UNUSED` (exact types).
     """
     containers = (keras.Sequential, Functional)
     return [
         layer
         for layer in [model, *all_layers(model)]
-        if getattr(layer, "_call_has_training_arg", False) and not isinstance(layer, containers)
+        if getattr(layer, "_call_has_training_arg", False)
+        and not isinstance(layer, containers)
+        and type(layer) not in TRAINING_ARGUMENT_UNUSED
     ]
 
 

@@ -588,7 +588,9 @@ def _check_inference_mode(model, weights, non_trainable, x, y_pred):
     weights (Levenberg-Marquardt compares losses of trial weights on the same function).
     Dropout, noise layers and trainable BatchNormalization compute other outputs when Keras's
     own `fit` trains: rather than a silent difference, the step compares both modes on the
-    batch (one more forward pass) and raises, naming the layers that take `training`.
+    batch (one more forward pass) and raises, naming the layers that take `training`. Dense and
+    EinsumDense take `training` and ignore it (`keras_internals.TRAINING_ARGUMENT_UNUSED`): a
+    model made of them alone pays no such pass.
 
     Returns:
         The list of assertion ops (empty when no layer takes `training`).
