@@ -92,6 +92,19 @@ def test_sweep_variants_name_their_estimator_and_optimizer():
         sweep.parse_variant("dcn:")
 
 
+@pytest.mark.parametrize("rate", ["1.0", "-0.1"])
+def test_sweep_pretrain_dropout_outside_its_range_names_the_value(rate, monkeypatch, capsys):
+    from benchmarks.quality import dec_self_training_sweep as sweep
+
+    monkeypatch.setattr("sys.argv", ["sweep", "--pretrain-dropout", rate])
+    with pytest.raises(SystemExit):
+        sweep.main()
+    assert (
+        f"--pretrain-dropout should be in [0, 1). Received: {float(rate)}"
+        in capsys.readouterr().err
+    )
+
+
 def test_rosenbrock_summary_counts_the_seeds_where_ours_ends_at_or_below_a_peer():
     from benchmarks.peers import lm_rosenbrock_6d as rosenbrock
 

@@ -110,10 +110,11 @@ class LevenbergMarquardt(keras.optimizers.Optimizer):
     which makes full-batch training of a classifier cheap: on the digits classifier of
     `benchmarks/peers/lm_digits.py` (full batch, 2,410 weights, seeds 0-4, every method fed
     by a `tf.data` pipeline), `curvature_batch_size=32` reached 97% validation accuracy in a
-    median 0.74 s (12-34 epochs; the first, tracing, about 0.5 s, the others about 11 ms) where
-    the exact step took 8.2 s (6 epochs). Adam(0.01) on batches of 32, the fastest of three
-    learning rates, took a median 0.60 s (5-12 epochs): not faster than Adam there. Sampling
-    leaves the estimate noisy: more epochs, each far cheaper.
+    median 0.95 s (12-34 epochs; the first, tracing, 0.55-0.74 s, the others about 13 ms) where
+    the exact step took 8.9 s (6 epochs). Adam(0.01) on batches of 32, the fastest of three
+    learning rates, took a median 0.71 s (5-12 epochs; its first 0.37-0.43 s): not faster than
+    Adam there, whose step traces in a fraction of the time. Sampling leaves the estimate
+    noisy: more epochs, each far cheaper.
 
     `mu_rule`:
     - `"tutorial"`: `mu <- mu / mu_decrease` after an accepted step; a rejected trial retries
