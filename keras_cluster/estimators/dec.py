@@ -103,7 +103,9 @@ class DEC(CentroidInitMixin, BaseDeepClusterer):
         augmentation: optional Keras layer or model applied in training mode to every
             pretraining and self-training batch seen as images of `image_shape` (DEC-DA: e.g.
             `keras.Sequential([keras.layers.RandomTranslation(0.1, 0.1),
-            keras.layers.RandomRotation(10 / 360)])`); P is computed on the clean X.
+            keras.layers.RandomRotation(10 / 360)])`); P is computed on the clean X. A Keras
+            random layer draws its seed when it is created, not from `random_state`: give it
+            `seed=` (e.g. `RandomRotation(10 / 360, seed=0)`) for a reproducible fit.
         image_shape: shape of one sample as an image, e.g. `(28, 28, 1)`; with `augmentation`.
         kmeans_n_init: k-means restarts for the centroid initialisation.
         callbacks: extra Keras callbacks for the clustering stage's `fit`.
