@@ -17,7 +17,7 @@ whether `tol` stopped them, then the median over seeds per variant; the rows go 
 `--data mnist-test` reads MNIST as `benchmarks.quality.clustering_quality` does.
 `--pretrain-dropout RATE` pretrains on inputs corrupted by `keras.layers.Dropout(RATE)` (the
 estimators' `augmentation=`, on every pretraining batch, each reconstructing its own corrupted
-rows); the variants then start from those weights without it unless they set `augmentation`.
+rows); the variants then start from those weights without it.
 """
 
 import argparse
@@ -95,9 +95,9 @@ def main():
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="dec_sweep_"))
     variants = [parse_variant(variant) for variant in variants]  # bad ones fail before any fit
     results = {name: [] for name, _, _ in variants}
-    pretraining = "defaults"
+    suffix = ""  # the variants' rows name a pretraining other than the defaults
     if args.pretrain_dropout is not None:
-        pretraining = f"inputs with dropout {args.pretrain_dropout:g}"
+        suffix = f", pretrained on inputs with dropout {args.pretrain_dropout:g}"
     for seed in args.seeds:
         settings = {**common, "max_iter": 0, "random_state": seed, "verbose": 0}
         if args.pretrain_dropout is not None:  # element-wise: any image shape of the row will do
@@ -130,10 +130,9 @@ def main():
                 f"converged={dec.converged_}, fit from the weights {dec.fit_time_:.1f}s",
                 flush=True,
             )
-            method = name if pretraining == "defaults" else f"{name}, pretrained on {pretraining}"
             rows.append(
                 dict(benchmark="dec_self_training_sweep", data=args.data,
-                     method=method, seed=seed, acc=acc, nmi=nmi,
+                     method=name + suffix, seed=seed, acc=acc, nmi=nmi,
                      batches=int(dec.n_iter_), converged=bool(dec.converged_),
                      seconds=dec.fit_time_, start_acc=start_acc, start_nmi=start_nmi)
             )  # fmt: skip
