@@ -28,6 +28,10 @@ NORMALIZATION = "global"
 # on all three seeds. A candidate, pending MNIST 70k (N2D's figure rests on this pretraining)
 # and IDEC, which it leaves further below DEC on the MNIST test split (0.805 / 0.819 / 0.834).
 PRETRAIN = "end_to_end"
+# Dropout rate of the end-to-end pretraining batches (`pretrain_corruption`, dropped entries take
+# their feature's mean: `keras_cluster.models.autoencoder.corrupter`): 0, none, until the
+# measurements above cover every dataset of `benchmarks/` (see PRETRAIN's comment).
+PRETRAIN_CORRUPTION = 0.0
 # Epochs of each layer pair when `pretrain="layerwise"`.
 LAYERWISE_EPOCHS = 30
 # Epochs of end-to-end autoencoder training: "auto" gives about PRETRAIN_STEPS optimizer steps and

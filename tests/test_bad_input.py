@@ -200,6 +200,9 @@ CASES = [
     _param(_dec, "DEC", pretrain="rbm"),
     _param(_dec, "DEC", finetune_epochs="all"),
     _param(_dec, "DEC", dropout=1.0),
+    _param(_dec, "DEC", pretrain_corruption=1.0),
+    _param(_n2d, "N2D", pretrain_corruption=-0.5),
+    _param(_dcn, "DCN", pretrain_corruption="0.1"),
     _param(_dec, "DEC", optimizer="nope"),
     _param(_dec, "DEC", autoencoder_weights="missing.weights.h5"),
     _param(_dec, "DEC", callbacks="early_stopping"),
@@ -732,6 +735,13 @@ CASES = [
         lambda: pretrain_autoencoder(build_autoencoder(3, dims=(2,))[0], X, dropout=1.0),
         ValueError,
         r"`dropout` should be a float in \[0, 1\). Received: dropout=1\.0",
+    ),
+    Case(
+        "pretrain_autoencoder",
+        "corruption=1.0",
+        lambda: pretrain_autoencoder(build_autoencoder(3, dims=(2,))[0], X, corruption=1.0),
+        ValueError,
+        r"`corruption` should be a float in \[0, 1\). Received: corruption=1\.0",
     ),
     Case(
         "DeepClusteringNetwork",

@@ -77,6 +77,7 @@ PRETRAINING_CONSTRAINTS = {
     "finetune_epochs": [Options("auto"), NON_NEGATIVE_INT],
     "pretrain_optimizer": [None, OPTIMIZER],
     "dropout": [DROPOUT_RATE],
+    "pretrain_corruption": [DROPOUT_RATE],
     "augmentation": [None, AUGMENTATION],
     "image_shape": [None, IMAGE_SHAPE],
     "kmeans_n_init": [POSITIVE_INT],
@@ -351,7 +352,9 @@ class BaseDeepClusterer(
         )
         self._log(
             f"Pretraining the autoencoder ({layerwise}{self.pretrain_epochs_} epochs end to end"
-            f"{', augmented' if self.augmentation is not None else ''}) on {source.n_rows} samples"
+            f"{', augmented' if self.augmentation is not None else ''}"
+            f"{f', corrupted at {self.pretrain_corruption:g}' if self.pretrain_corruption else ''})"
+            f" on {source.n_rows} samples"
         )
         optimizer = fresh_optimizer(self.pretrain_optimizer, default_pretrain_optimizer)
         learning_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
@@ -364,6 +367,7 @@ class BaseDeepClusterer(
             finetune_epochs=self.pretrain_epochs_,
             batch_size=self.batch_size,
             dropout=self.dropout,
+            corruption=self.pretrain_corruption,
             optimizer=optimizer,
             callbacks=[stop, *self._progress("pretraining")],
             verbose=self._keras_verbose,

@@ -69,7 +69,11 @@ class DCN(CentroidInitMixin, NearestCentroidMixin, BaseDeepClusterer):
         finetune_epochs: epochs of end-to-end autoencoder training, or `"auto"` (default):
             about 1,200 optimizer steps and at least 50 epochs (`keras_cluster.defaults`).
         pretrain_optimizer: optimizer of the pretraining (default Adam(1e-3)).
-        dropout: corruption rate of the denoising pretraining.
+        dropout: corruption rate of the layer-wise denoising pretraining.
+        pretrain_corruption: dropout rate of the end-to-end pretraining batches, in [0, 1): each
+            entry takes its feature's mean with this probability (in normalized units, so any
+            affine rescaling of X corrupts alike) and the autoencoder reconstructs the corrupted
+            rows. Default 0; `keras_cluster.defaults.PRETRAIN_CORRUPTION` has the measurements.
         optimizer: optimizer of the clustering stage (default Adam(1e-4)).
         batch_size: mini-batch size of every stage.
         epochs: epochs of the clustering stage.
@@ -148,6 +152,7 @@ class DCN(CentroidInitMixin, NearestCentroidMixin, BaseDeepClusterer):
         finetune_epochs=defaults.FINETUNE_EPOCHS,
         pretrain_optimizer=None,
         dropout=defaults.DROPOUT,
+        pretrain_corruption=defaults.PRETRAIN_CORRUPTION,
         optimizer=None,
         batch_size=defaults.BATCH_SIZE,
         epochs=50,
@@ -173,6 +178,7 @@ class DCN(CentroidInitMixin, NearestCentroidMixin, BaseDeepClusterer):
         self.finetune_epochs = finetune_epochs
         self.pretrain_optimizer = pretrain_optimizer
         self.dropout = dropout
+        self.pretrain_corruption = pretrain_corruption
         self.optimizer = optimizer
         self.batch_size = batch_size
         self.epochs = epochs

@@ -81,7 +81,11 @@ class DEC(CentroidInitMixin, BaseDeepClusterer):
         finetune_epochs: epochs of end-to-end autoencoder training, or `"auto"` (default):
             about 1,200 optimizer steps and at least 50 epochs (`keras_cluster.defaults`).
         pretrain_optimizer: optimizer of the pretraining (default Adam(1e-3)).
-        dropout: corruption rate of the denoising pretraining.
+        dropout: corruption rate of the layer-wise denoising pretraining.
+        pretrain_corruption: dropout rate of the end-to-end pretraining batches, in [0, 1): each
+            entry takes its feature's mean with this probability (in normalized units, so any
+            affine rescaling of X corrupts alike) and the autoencoder reconstructs the corrupted
+            rows. Default 0; `keras_cluster.defaults.PRETRAIN_CORRUPTION` has the measurements.
         optimizer: optimizer of the clustering stage (default SGD(0.01, momentum 0.9), the paper's).
         batch_size: mini-batch size of every stage.
         update_interval: batches between checks of `tol` on the whole dataset, and between
@@ -178,6 +182,7 @@ class DEC(CentroidInitMixin, BaseDeepClusterer):
         finetune_epochs=defaults.FINETUNE_EPOCHS,
         pretrain_optimizer=None,
         dropout=defaults.DROPOUT,
+        pretrain_corruption=defaults.PRETRAIN_CORRUPTION,
         optimizer=None,
         batch_size=defaults.BATCH_SIZE,
         update_interval=defaults.UPDATE_INTERVAL,
@@ -203,6 +208,7 @@ class DEC(CentroidInitMixin, BaseDeepClusterer):
         self.finetune_epochs = finetune_epochs
         self.pretrain_optimizer = pretrain_optimizer
         self.dropout = dropout
+        self.pretrain_corruption = pretrain_corruption
         self.optimizer = optimizer
         self.batch_size = batch_size
         self.update_interval = update_interval
@@ -345,6 +351,7 @@ class IDEC(DEC):
         finetune_epochs=defaults.FINETUNE_EPOCHS,
         pretrain_optimizer=None,
         dropout=defaults.DROPOUT,
+        pretrain_corruption=defaults.PRETRAIN_CORRUPTION,
         optimizer=None,
         batch_size=defaults.BATCH_SIZE,
         update_interval=defaults.UPDATE_INTERVAL,
@@ -371,6 +378,7 @@ class IDEC(DEC):
             finetune_epochs=finetune_epochs,
             pretrain_optimizer=pretrain_optimizer,
             dropout=dropout,
+            pretrain_corruption=pretrain_corruption,
             optimizer=optimizer,
             batch_size=batch_size,
             update_interval=update_interval,

@@ -114,6 +114,7 @@ class N2D(BaseDeepClusterer):
         finetune_epochs: the pretraining's, as `DEC`.
         pretrain_optimizer: the pretraining's, as `DEC`.
         dropout: the pretraining's, as `DEC`.
+        pretrain_corruption: the pretraining's, as `DEC`.
         batch_size: the pretraining's, as `DEC`.
         augmentation: the pretraining's, as `DEC`.
         image_shape: the pretraining's, as `DEC`.
@@ -167,6 +168,7 @@ class N2D(BaseDeepClusterer):
         finetune_epochs=defaults.FINETUNE_EPOCHS,
         pretrain_optimizer=None,
         dropout=defaults.DROPOUT,
+        pretrain_corruption=defaults.PRETRAIN_CORRUPTION,
         batch_size=defaults.BATCH_SIZE,
         augmentation=None,
         image_shape=None,
@@ -189,6 +191,7 @@ class N2D(BaseDeepClusterer):
         self.finetune_epochs = finetune_epochs
         self.pretrain_optimizer = pretrain_optimizer
         self.dropout = dropout
+        self.pretrain_corruption = pretrain_corruption
         self.batch_size = batch_size
         self.augmentation = augmentation
         self.image_shape = image_shape

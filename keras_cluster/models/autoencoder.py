@@ -164,6 +164,51 @@ def default_pretrain_optimizer():
     return keras.optimizers.Adam(learning_rate=1e-3)
 
 
+def corrupter(autoencoder, rate, seed=None):
+    """A function `(x_batch, first_position) -> corrupted x_batch`: dropout in normalized units.
+
+    Each entry is kept with probability `1 - rate`; a dropped entry becomes its feature's mean
+    (the autoencoder's input normalization centres on it; 0 without a normalization) and a kept
+    one moves away from that mean by `1 / (1 - rate)`:
+
+    ```
+    x_c = m + mask * (x - m) / (1 - rate),   mask_ij ~ Bernoulli(1 - rate)
+    ```
+
+    In the units the layers see this is `keras.layers.Dropout(rate)` of the normalized row, so
+    any affine rescaling of X corrupts the same way. The mask is drawn statelessly from `seed`
+    and the batch's first position in the stream of batches, so a resumed fit draws the masks
+    the uninterrupted one would. `rate=0` gives the identity.
+
+    Example:
+
+    >>> import numpy as np
+    >>> autoencoder, _ = build_autoencoder(4, dims=(3, 2))
+    >>> corrupt = corrupter(autoencoder, 0.5, seed=0)
+    >>> x_c = corrupt(np.full((1000, 4), 3.0, "float32"), 0).numpy()
+    >>> sorted(np.unique(x_c).tolist()), round(float((x_c == 0).mean()), 1)
+    ([0.0, 6.0], 0.5)
+    """
+    validate("rate", rate, DROPOUT_RATE)
+    if rate == 0:
+        return lambda x_batch, first_position: x_batch
+    center = 0.0
+    if _has_layer(autoencoder, INPUT_NORMALIZATION):
+        mean, _ = layer_statistics(autoencoder.get_layer(INPUT_NORMALIZATION))
+        center = tf.constant(mean, tf.float32)
+    if seed is None:
+        seed = int(tf.random.uniform((), maxval=2**31 - 1, dtype=tf.int64))
+    scale = 1.0 / (1.0 - rate)
+
+    def corrupt(x_batch, first_position):
+        x_batch = tf.convert_to_tensor(x_batch, tf.float32)
+        key = tf.stack([tf.constant(seed, tf.int64), tf.cast(first_position, tf.int64)])
+        kept = tf.random.stateless_uniform(tf.shape(x_batch), seed=key) >= rate
+        return center + tf.where(kept, (x_batch - center) * scale, 0.0)
+
+    return corrupt
+
+
 def reconstruction_dataset(
     autoencoder,
     x,
@@ -173,6 +218,7 @@ def reconstruction_dataset(
     shuffle=True,
     seed=None,
     start=None,
+    corruption=0.0,
 ):
     """An endless `tf.data.Dataset` of `(x_batch, target)` batches for `reconstruction_model`.
 
@@ -180,17 +226,19 @@ def reconstruction_dataset(
     batches, or a `keras_cluster.row_source.RowSource`) batch by batch, never as a graph
     constant: an array in a fresh permutation each pass (`shuffle`, from `seed`), a stream in its
     own order. The batch is augmented when `augmentation` is given (a Keras layer or model acting
-    on images of `image_shape`, in training mode), and paired with its own normalized value as the
+    on images of `image_shape`, in training mode), then corrupted when `corruption > 0` (dropout
+    in normalized units, see `corrupter`), and paired with its own normalized value as the
     target: the autoencoder reconstructs what it was given. Batches are numbered from `start` (a
     scalar variable, see `keras_cluster.callbacks.BatchPosition`; default 0).
     """
     source = x if isinstance(x, RowSource) else RowSource(x)
     augment = augmenter(augmentation, image_shape, source.n_features)
+    corrupt = corrupter(autoencoder, corruption, seed)
     if start is None:
         start = tf.constant(0, tf.int64)
 
     def batch(rows, positions):
-        x_batch = augment(rows)
+        x_batch = corrupt(augment(rows), positions[0])
         return x_batch, normalize(autoencoder, x_batch)
 
     return source.training_batches(batch_size, start, seed=seed, shuffle=shuffle).map(batch)
@@ -216,6 +264,7 @@ def pretrain_autoencoder(
     image_shape=None,
     seed=None,
     backup_dir=None,
+    corruption=defaults.PRETRAIN_CORRUPTION,
 ):
     """Pretrain an autoencoder built by `build_autoencoder`, as in DEC.
 
@@ -246,7 +295,11 @@ def pretrain_autoencoder(
         augmentation: optional Keras layer or model applied (in training mode) to every
             end-to-end batch reshaped to `image_shape`, e.g. random shifts and rotations (DEC-DA).
         image_shape: shape of one sample as an image, e.g. `(28, 28, 1)`; with `augmentation`.
-        seed: seed of the batch shuffling.
+        seed: seed of the batch shuffling (and of the corruption's masks).
+        corruption: dropout rate of the end-to-end batches, in [0, 1): each entry is replaced by
+            its feature's mean with this probability (in normalized units, `corrupter`), and the
+            batch reconstructs its corrupted rows. Default 0 (none);
+            `keras_cluster.defaults.PRETRAIN_CORRUPTION` has the measurements.
         backup_dir: optional folder where each stage (`layerwise_<i>`, `pretraining`) keeps a
             `keras.callbacks.BackupAndRestore` backup (weights, optimizer state, epoch); a call
             killed and started again with the same arguments resumes where the backup stands and
@@ -263,6 +316,7 @@ def pretrain_autoencoder(
     """
     validate("method", method, Options(*PRETRAIN_METHODS))
     validate("dropout", dropout, DROPOUT_RATE)
+    validate("corruption", corruption, DROPOUT_RATE)
     validate("batch_size", batch_size, POSITIVE_INT)
     validate("layerwise_epochs", layerwise_epochs, NON_NEGATIVE_INT)
     validate("finetune_epochs", finetune_epochs, Options("auto"), NON_NEGATIVE_INT)
@@ -317,7 +371,14 @@ def pretrain_autoencoder(
     adapt_for_multi_worker(view)
     return view.fit(
         reconstruction_dataset(
-            autoencoder, source, batch_size, augmentation, image_shape, seed=seed, start=start
+            autoencoder,
+            source,
+            batch_size,
+            augmentation,
+            image_shape,
+            seed=seed,
+            start=start,
+            corruption=corruption,
         ),
         steps_per_epoch=steps,
         epochs=finetune_epochs,

@@ -481,3 +481,15 @@ def test_seeded_augmentation_gives_the_same_fit_twice(digits):
     np.testing.assert_array_equal(first.labels_, second.labels_)
     for a, b in zip(first.model_.get_weights(), second.model_.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_pretrain_corruption_trains_on_mean_dropped_rows_and_is_announced(digits, capsys):
+    x = digits[0][:200]
+    settings = {**TINY, "max_iter": 0, "verbose": 1}
+    clean = DEC(n_clusters=4, **settings).fit(x)
+    corrupted = DEC(n_clusters=4, pretrain_corruption=0.3, **settings).fit(x)
+    assert "corrupted at 0.3" in capsys.readouterr().out
+    assert corrupted.get_params()["pretrain_corruption"] == 0.3
+    assert not np.allclose(clean.transform(x), corrupted.transform(x))
+    again = DEC(n_clusters=4, pretrain_corruption=0.3, **settings).fit(x)
+    np.testing.assert_allclose(again.transform(x), corrupted.transform(x), rtol=1e-4, atol=1e-4)
