@@ -105,6 +105,15 @@ def test_sweep_pretrain_dropout_outside_its_range_names_the_value(rate, monkeypa
     )
 
 
+def test_sweep_pretrain_corruption_without_a_rate_is_refused(monkeypatch, capsys):
+    from benchmarks.quality import dec_self_training_sweep as sweep
+
+    monkeypatch.setattr("sys.argv", ["sweep", "--pretrain-corruption", "mean"])
+    with pytest.raises(SystemExit):
+        sweep.main()
+    assert "--pretrain-corruption mean needs --pretrain-dropout RATE" in capsys.readouterr().err
+
+
 def test_rosenbrock_summary_counts_the_seeds_where_ours_ends_at_or_below_a_peer():
     from benchmarks.peers import lm_rosenbrock_6d as rosenbrock
 

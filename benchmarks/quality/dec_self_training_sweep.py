@@ -10,14 +10,17 @@ fits DEC once per `--variant` (comma-separated `name=value` estimator arguments,
 `optimizer_lr=0.003` gives `SGD(0.003, momentum=0.9)`, `adam_lr=0.0003` gives `Adam(0.0003)`)
 from those weights, so the variants differ only in their clustering stage. A variant that
 starts with `idec:` is fit by `IDEC` (`--variant idec:` for its defaults, `--variant
-idec:gamma=1.0`), the others by `DEC`.
+idec:gamma=1.0`), one that starts with `n2d:` by `N2D` (no clustering batches: its rows leave
+`batches` and `converged` empty), the others by `DEC`.
 `--param name=value` (Python literals) is given to the pretraining and to every variant (e.g.
 `--param finetune_epochs=5` for a short run). Prints ACC / NMI, the clustering batches run and
 whether `tol` stopped them, then the median over seeds per variant; the rows go to `--json`.
 `--data mnist-test` reads MNIST as `benchmarks.quality.clustering_quality` does.
 `--pretrain-dropout RATE` pretrains on inputs corrupted by `keras.layers.Dropout(RATE)` (the
 estimators' `augmentation=`, on every pretraining batch, each reconstructing its own corrupted
-rows); the variants then start from those weights without it.
+rows); the variants then start from those weights without it. `--pretrain-corruption mean` drops
+entries to their feature's mean instead of to 0: the estimators' `pretrain_corruption=RATE`, the
+corruption that an affine rescaling of X does not change.
 """
 
 import argparse
@@ -32,10 +35,10 @@ import numpy as np
 from benchmarks.quality.clustering_quality import load
 from benchmarks.rows import add_json_argument, write_rows
 from keras_cluster import defaults
-from keras_cluster.estimators import DEC, IDEC
+from keras_cluster.estimators import DEC, IDEC, N2D
 from keras_cluster.metrics import clustering_accuracy, normalized_mutual_info
 
-METHODS = {"dec": DEC, "idec": IDEC}
+METHODS = {"dec": DEC, "idec": IDEC, "n2d": N2D}
 
 
 def parse_variant(variant):
@@ -79,10 +82,21 @@ def main():
         metavar="RATE",
         help="pretrain on inputs corrupted by keras.layers.Dropout(RATE), in [0, 1)",
     )
+    parser.add_argument(
+        "--pretrain-corruption",
+        choices=["zero", "mean"],
+        default=None,
+        help="with --pretrain-dropout: dropped entries become 0 (keras.layers.Dropout as "
+        "`augmentation`, the default) or their feature's mean (`pretrain_corruption`)",
+    )
     add_json_argument(parser, "dec_self_training_sweep")
     args = parser.parse_args()
     if args.pretrain_dropout is not None and not 0 <= args.pretrain_dropout < 1:
         parser.error(f"--pretrain-dropout should be in [0, 1). Received: {args.pretrain_dropout}")
+    if args.pretrain_corruption is not None and args.pretrain_dropout is None:
+        parser.error(
+            f"--pretrain-corruption {args.pretrain_corruption} needs --pretrain-dropout RATE"
+        )
     variants = args.variant or [""]
     common = {}
     for item in args.param:  # one name=value each: a value may hold commas (dims=(64, 10))
@@ -98,9 +112,13 @@ def main():
     suffix = ""  # the variants' rows name a pretraining other than the defaults
     if args.pretrain_dropout is not None:
         suffix = f", pretrained on inputs with dropout {args.pretrain_dropout:g}"
+        if args.pretrain_corruption == "mean":
+            suffix += " to the feature means"
     for seed in args.seeds:
         settings = {**common, "max_iter": 0, "random_state": seed, "verbose": 0}
-        if args.pretrain_dropout is not None:  # element-wise: any image shape of the row will do
+        if args.pretrain_dropout is not None and args.pretrain_corruption == "mean":
+            settings["pretrain_corruption"] = args.pretrain_dropout
+        elif args.pretrain_dropout is not None:  # element-wise: any image shape of a row will do
             settings["augmentation"] = keras.layers.Dropout(args.pretrain_dropout, seed=seed)
             settings["image_shape"] = (x.shape[1], 1)
         pretrained = DEC(n_clusters, **settings).fit(x)
@@ -125,15 +143,18 @@ def main():
             acc = clustering_accuracy(y, dec.labels_)
             nmi = normalized_mutual_info(y, dec.labels_)
             results[name].append((acc, nmi))
+            batches = getattr(dec, "n_iter_", None)  # N2D runs no clustering batches
+            converged = getattr(dec, "converged_", None)
             print(
-                f"  [{name}] ACC {acc:.4f} NMI {nmi:.4f}, {dec.n_iter_} batches, "
-                f"converged={dec.converged_}, fit from the weights {dec.fit_time_:.1f}s",
+                f"  [{name}] ACC {acc:.4f} NMI {nmi:.4f}, {batches} batches, "
+                f"converged={converged}, fit from the weights {dec.fit_time_:.1f}s",
                 flush=True,
             )
             rows.append(
                 dict(benchmark="dec_self_training_sweep", data=args.data,
                      method=name + suffix, seed=seed, acc=acc, nmi=nmi,
-                     batches=int(dec.n_iter_), converged=bool(dec.converged_),
+                     batches=None if batches is None else int(batches),
+                     converged=None if converged is None else bool(converged),
                      seconds=dec.fit_time_, start_acc=start_acc, start_nmi=start_nmi)
             )  # fmt: skip
             write_rows(args.json, rows)
