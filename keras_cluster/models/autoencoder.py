@@ -165,7 +165,7 @@ def default_pretrain_optimizer():
 
 
 def corrupter(autoencoder, rate, seed=None):
-    """A function `(x_batch, first_position) -> corrupted x_batch`: dropout in normalized units.
+    """A function `(x_batch, batch_number) -> corrupted x_batch`: dropout in normalized units.
 
     Each entry is kept with probability `1 - rate`; a dropped entry becomes its feature's mean
     (the autoencoder's input normalization centres on it; 0 without a normalization) and a kept
@@ -177,8 +177,9 @@ def corrupter(autoencoder, rate, seed=None):
 
     In the units the layers see this is `keras.layers.Dropout(rate)` of the normalized row, so
     any affine rescaling of X corrupts the same way. The mask is drawn statelessly from `seed`
-    and the batch's first position in the stream of batches, so a resumed fit draws the masks
-    the uninterrupted one would. `rate=0` gives the identity.
+    and the batch's number in the training stream (`reconstruction_dataset`'s `start` plus the
+    batches drawn), so every batch has its own mask, each pass over X new ones, and a resumed
+    fit draws the masks the uninterrupted one would. `rate=0` gives the identity.
 
     Example:
 
@@ -191,7 +192,7 @@ def corrupter(autoencoder, rate, seed=None):
     """
     validate("rate", rate, DROPOUT_RATE)
     if rate == 0:
-        return lambda x_batch, first_position: x_batch
+        return lambda x_batch, batch_number: x_batch
     center = 0.0
     if _has_layer(autoencoder, INPUT_NORMALIZATION):
         mean, _ = layer_statistics(autoencoder.get_layer(INPUT_NORMALIZATION))
@@ -200,9 +201,9 @@ def corrupter(autoencoder, rate, seed=None):
         seed = int(tf.random.uniform((), maxval=2**31 - 1, dtype=tf.int64))
     scale = 1.0 / (1.0 - rate)
 
-    def corrupt(x_batch, first_position):
+    def corrupt(x_batch, batch_number):
         x_batch = tf.convert_to_tensor(x_batch, tf.float32)
-        key = tf.stack([tf.constant(seed, tf.int64), tf.cast(first_position, tf.int64)])
+        key = tf.stack([tf.constant(seed, tf.int64), tf.cast(batch_number, tf.int64)])
         kept = tf.random.stateless_uniform(tf.shape(x_batch), seed=key) >= rate
         return center + tf.where(kept, (x_batch - center) * scale, 0.0)
 
@@ -237,11 +238,13 @@ def reconstruction_dataset(
     if start is None:
         start = tf.constant(0, tf.int64)
 
-    def batch(rows, positions):
-        x_batch = corrupt(augment(rows), positions[0])
+    def batch(drawn, rows_and_positions):
+        rows, _ = rows_and_positions  # positions: the rows' indices in X, not the batch's number
+        x_batch = corrupt(augment(rows), tf.cast(start, tf.int64) + drawn)
         return x_batch, normalize(autoencoder, x_batch)
 
-    return source.training_batches(batch_size, start, seed=seed, shuffle=shuffle).map(batch)
+    batches = source.training_batches(batch_size, start, seed=seed, shuffle=shuffle)
+    return batches.enumerate().map(batch)
 
 
 def _steps_per_pass(source, batch_size):

@@ -87,6 +87,16 @@ def test_each_batch_reconstructs_its_corrupted_rows_and_a_resumed_stream_draws_t
     np.testing.assert_array_equal(next(resumed)[0], second[0])
 
 
+def test_every_pass_over_x_draws_new_masks(rng):
+    x = rng.random((16, 6)).astype("float32")
+    autoencoder = _normalized_autoencoder(x)
+    batches = iter(reconstruction_dataset(autoencoder, x, 8, shuffle=False, seed=2, corruption=0.5))
+    first_pass = [keras.ops.convert_to_numpy(next(batches)[0]) for _ in range(2)]
+    second_pass = [keras.ops.convert_to_numpy(next(batches)[0]) for _ in range(2)]
+    for before, after in zip(first_pass, second_pass, strict=True):  # the same rows, in order
+        assert not np.array_equal(before, after)
+
+
 def test_corrupted_pretraining_trains_and_is_repeatable(rng):
     x = rng.random((64, 6)).astype("float32")
 
