@@ -37,13 +37,13 @@ PRETRAIN = "end_to_end"
 # rescaling of X does not change): 0, none. At 0.1, from seeds 0-2 (`python -m
 # benchmarks.quality.dec_self_training_sweep --pretrain-dropout 0.1 --pretrain-corruption mean
 # --variant '' --variant idec: --variant n2d:`), ACC (NMI) against the defaults' rows of
-# `clustering_quality`: digits DEC 0.860 / 0.859 / 0.837 (0.846 / 0.840 / 0.859) against
-# 0.834 / 0.802 / 0.837 (0.855 / 0.832 / 0.860), the start higher on all three seeds, but N2D
-# 0.949 / 0.899 / 0.897 against 0.904 / 0.925 / 0.904; the MNIST test split lower: the start
-# 0.652 / 0.683 / 0.719 against 0.725 / 0.735 / 0.738, DEC 0.741 / 0.759 / 0.815 against
-# 0.806 / 0.809 / 0.816, N2D 0.956 / 0.958 / 0.956 against 0.957 / 0.954 / 0.960. IDEC ended at
-# or below DEC on all six. On pixels, where 0 is the background, dropping entries to 0 (above)
-# helped the MNIST test split and dropping them to the mean did not.
+# `clustering_quality`: digits DEC 0.861 / 0.803 / 0.836 (0.854 / 0.834 / 0.858) against
+# 0.834 / 0.802 / 0.837 (0.855 / 0.832 / 0.860), N2D 0.931 / 0.898 / 0.945 against 0.904 /
+# 0.925 / 0.904; the MNIST test split lower: the start 0.687 / 0.655 / 0.748 against 0.725 /
+# 0.735 / 0.738, DEC 0.776 / 0.751 / 0.842 (0.784 / 0.780 / 0.815) against 0.806 / 0.809 /
+# 0.816 (0.784 / 0.784 / 0.793), N2D 0.954 / 0.958 / 0.958 against 0.957 / 0.954 / 0.960.
+# IDEC ended below DEC on 4 of the 6. On pixels, where 0 is the background, dropping entries to
+# 0 (above) helped the MNIST test split and dropping them to the mean did not.
 PRETRAIN_CORRUPTION = 0.0
 # Epochs of each layer pair when `pretrain="layerwise"`.
 LAYERWISE_EPOCHS = 30
