@@ -30,7 +30,8 @@ NORMALIZATION = "global"
 # --variant idec: --variant n2d:`) N2D was unchanged, 0.980 / 0.980 / 0.979 / 0.980 / 0.978
 # (mean 0.9794 against 0.9797), DEC's median too (0.882) but spread wider, 0.869 / 0.884 / 0.953
 # / 0.791 / 0.882 against 0.871 / 0.882 / 0.886 / 0.884 / 0.881 (mean 0.876 against 0.881),
-# IDEC's median fell (0.869 against 0.876), and the AE + k-means start was lower on 3 of 5.
+# IDEC's median fell (0.869 against 0.876), and the AE + k-means start was lower on 3 of 5 by
+# 0.007-0.085, level on one (one sample in 70,000) and higher on one.
 PRETRAIN = "end_to_end"
 # Dropout rate of the end-to-end pretraining batches (`pretrain_corruption`; a dropped entry takes
 # its feature's mean, `keras_cluster.models.autoencoder.corrupter`, the corruption that an affine

@@ -483,7 +483,7 @@ def test_seeded_augmentation_gives_the_same_fit_twice(digits):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
-def test_pretrain_corruption_trains_on_mean_dropped_rows_and_is_announced(digits, capsys):
+def test_pretrain_corruption_changes_the_pretraining_repeatably_and_is_announced(digits, capsys):
     x = digits[0][:200]
     settings = {**TINY, "max_iter": 0, "verbose": 1}
     clean = DEC(n_clusters=4, **settings).fit(x)

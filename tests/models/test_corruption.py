@@ -15,8 +15,8 @@ def _normalized_autoencoder(x, mode="global"):
     return autoencoder
 
 
-def _batch(x, corrupt, position):
-    return keras.ops.convert_to_numpy(corrupt(x, position)).astype(np.float64)
+def _batch(x, corrupt, batch_number):
+    return keras.ops.convert_to_numpy(corrupt(x, batch_number)).astype(np.float64)
 
 
 @pytest.mark.parametrize("mode", ["global", "feature"])
@@ -55,7 +55,7 @@ def test_without_a_normalization_dropped_entries_become_zero(rng):
     assert 0.4 < 1 - kept.mean() < 0.6
 
 
-def test_the_masks_depend_on_the_seed_and_the_batch_position_only(rng):
+def test_the_masks_depend_on_the_seed_and_the_batch_number_only(rng):
     x = rng.random((64, 8)).astype("float32")
     autoencoder = _normalized_autoencoder(x)
     first = _batch(x, corrupter(autoencoder, 0.4, seed=3), 5)
