@@ -153,6 +153,20 @@ SUITES = {
                  "--pretrain-corruption", "mean", "--variant", "", "--variant", "idec:",
                  "--variant", "n2d:"))
           for data in ("digits", "mnist-test")),
+        # DEC's self-training learning rate (SGD, momentum 0.9) at 0.003 / 0.01 (the default)
+        # / 0.03, and IDEC's at 0.001 (the default, gamma 10) / 0.003, from one pretraining
+        # per seed (MNIST 70k: seed 0, DEC only): not adopted (keras_cluster/defaults.py).
+        Entry("dec_self_training_sweep-lr-digits", "quality.dec_self_training_sweep",
+              ("--data", "digits", "--seeds", "0", "1", "2", "--variant", "",
+               "--variant", "optimizer_lr=0.003", "--variant", "optimizer_lr=0.03",
+               "--variant", "idec:", "--variant", "idec:adam_lr=0.001,gamma=1.0")),
+        Entry("dec_self_training_sweep-lr-mnist-test", "quality.dec_self_training_sweep",
+              ("--data", "mnist-test", "--seeds", "0", "1", "2", "--variant", "",
+               "--variant", "optimizer_lr=0.03", "--variant", "idec:",
+               "--variant", "idec:optimizer_lr=0.003")),
+        Entry("dec_self_training_sweep-lr-mnist-all", "quality.dec_self_training_sweep",
+              ("--data", "mnist-all", "--mnist-path", "../shared/data/mnist.npz",
+               "--seeds", "0", "--variant", "", "--variant", "optimizer_lr=0.03")),
         Entry("kmeans_loss_speed", "speed.kmeans_loss_speed"),
         Entry("snnl_speed", "speed.snnl_speed"),
         Entry("clustering_metrics_overhead", "speed.clustering_metrics_overhead",
