@@ -47,8 +47,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
 
 from benchmarks.peers import lm_common  # noqa: E402
 from benchmarks.peers.lm_common import (  # noqa: E402
@@ -58,7 +56,7 @@ from benchmarks.peers.lm_common import (  # noqa: E402
     median_after_first,
     mlp,
 )
-from benchmarks.peers.lm_digits import AccuracyTimer  # noqa: E402
+from benchmarks.peers.lm_digits import AccuracyTimer, digits_split  # noqa: E402
 from benchmarks.peers.lm_rosenbrock_6d import rosenbrock_data  # noqa: E402
 from benchmarks.peers.lm_tutorial_2d import tutorial_data  # noqa: E402
 from keras_cluster.callbacks import MuAdaptation  # noqa: E402
@@ -79,17 +77,6 @@ def variant(text):
     if "mu_min" in kwargs and "mu" not in kwargs:  # the initial mu within the bounds
         kwargs["mu"] = max(LevenbergMarquardt().mu_init, kwargs["mu_min"])
     return name, kwargs
-
-
-def digits_split():
-    digits = load_digits()
-    return train_test_split(
-        (digits.data / 16.0).astype("float32"),
-        digits.target,
-        test_size=360,
-        stratify=digits.target,
-        random_state=0,
-    )
 
 
 def classifier(seed):

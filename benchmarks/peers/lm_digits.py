@@ -131,6 +131,18 @@ def input_pipeline(x, y, batch_size, seed):
     return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
+def digits_split():
+    """`(x, x_val, y, y_val)`: digits' pixels / 16 in float32, 1,437 and 360 images, stratified."""
+    digits = load_digits()
+    return train_test_split(
+        (digits.data / 16.0).astype("float32"),
+        digits.target,
+        test_size=360,
+        stratify=digits.target,
+        random_state=0,
+    )
+
+
 def classifier(initial=None):
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
@@ -159,14 +171,7 @@ def main():
     )
     add_json_argument(parser, "lm_digits")
     args = parser.parse_args()
-    digits = load_digits()
-    x, xv, y, yv = train_test_split(
-        (digits.data / 16.0).astype("float32"),
-        digits.target,
-        test_size=360,
-        stratify=digits.target,
-        random_state=0,
-    )
+    x, xv, y, yv = digits_split()
     initial = classifier().get_weights()
     peer = peer_available("tf_levenberg_marquardt", "tf-levenberg-marquardt")
     rows = []

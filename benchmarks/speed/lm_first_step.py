@@ -27,10 +27,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
 
-from benchmarks.peers.lm_digits import classifier  # noqa: E402
+from benchmarks.peers.lm_digits import classifier, digits_split  # noqa: E402
 from benchmarks.rows import add_json_argument, write_rows  # noqa: E402
 from keras_cluster.optimizers import LevenbergMarquardt  # noqa: E402
 
@@ -88,14 +86,7 @@ def main():
     args = parser.parse_args()
     if args.repeats < 1 or args.runs < 1:
         parser.error(f"--repeats and --runs should be >= 1. Received: {args.repeats}, {args.runs}")
-    digits = load_digits()
-    x, _, y, _ = train_test_split(
-        (digits.data / 16.0).astype("float32"),
-        digits.target,
-        test_size=360,
-        stratify=digits.target,
-        random_state=0,
-    )
+    x, _, y, _ = digits_split()
     methods = {LM: lm_step, ADAM: adam_step}
     for step in methods.values():  # warm-up: the first traces of the process pay for imports
         step(x, y, 1)
