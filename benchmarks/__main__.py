@@ -168,6 +168,13 @@ SUITES = {
         Entry("dec_self_training_sweep-lr-mnist-all", "quality.dec_self_training_sweep",
               ("--data", "mnist-all", "--mnist-path", "../shared/data/mnist.npz",
                "--seeds", "0", "--variant", "", "--variant", "optimizer_lr=0.03")),
+        # DEC, IDEC and N2D from a pretraining with Adam(3e-3) decayed to 0 along a cosine:
+        # not adopted (keras_cluster/defaults.py).
+        *(Entry(f"dec_self_training_sweep-pretrain-adam-3e-3-cosine-{data}",
+                "quality.dec_self_training_sweep",
+                ("--data", data, "--seeds", "0", "1", "2", "--pretrain-lr", "0.003",
+                 "--pretrain-cosine", "--variant", "", "--variant", "idec:", "--variant", "n2d:"))
+          for data in ("mnist-test", "digits")),
         Entry("kmeans_loss_speed", "speed.kmeans_loss_speed"),
         Entry("snnl_speed", "speed.snnl_speed"),
         Entry("clustering_metrics_overhead", "speed.clustering_metrics_overhead",

@@ -114,6 +114,38 @@ def test_sweep_pretrain_corruption_without_a_rate_is_refused(monkeypatch, capsys
     assert "--pretrain-corruption mean needs --pretrain-dropout RATE" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("rate", ["0", "-0.001"])
+def test_sweep_pretrain_lr_not_positive_names_the_value(rate, monkeypatch, capsys):
+    from benchmarks.quality import dec_self_training_sweep as sweep
+
+    monkeypatch.setattr("sys.argv", ["sweep", "--pretrain-lr", rate])
+    with pytest.raises(SystemExit):
+        sweep.main()
+    assert f"--pretrain-lr should be > 0. Received: {float(rate)}" in capsys.readouterr().err
+
+
+def test_sweep_cosine_schedule_spans_the_steps_the_estimator_pretrains():
+    import keras
+    import numpy as np
+
+    from benchmarks.quality import dec_self_training_sweep as sweep
+    from keras_cluster.estimators import DEC
+
+    x = np.random.default_rng(0).normal(size=(300, 4)).astype("float32")
+    settings = {"dims": (3, 2), "finetune_epochs": 3, "batch_size": 64, "max_iter": 0}
+    steps = sweep.pretrain_steps(len(x), settings)
+    assert steps == 3 * 5  # 3 epochs of ceil(300 / 64) batches
+    assert sweep.pretrain_steps(1797, {}) == 150 * 8  # "auto": 150 epochs on digits
+    schedule = sweep.pretrain_schedule(3e-3, steps)
+    optimizer = keras.optimizers.Adam(schedule)
+    dec = DEC(2, **settings, pretrain_optimizer=optimizer, random_state=0, verbose=0).fit(x)
+    assert dec.pretrain_epochs_ * 5 == steps  # the schedule spans the estimator's pretraining
+    for step in (0, 7, steps):  # lr * (1 + cos(pi * step / steps)) / 2
+        expected = 3e-3 * (1 + np.cos(np.pi * step / steps)) / 2
+        assert float(schedule(step)) == pytest.approx(expected, rel=1e-5, abs=1e-9)
+    assert sweep.pretrain_schedule(3e-3) == 3e-3
+
+
 def test_rosenbrock_summary_counts_the_seeds_where_ours_ends_at_or_below_a_peer():
     from benchmarks.peers import lm_rosenbrock_6d as rosenbrock
 

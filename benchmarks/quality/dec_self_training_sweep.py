@@ -21,6 +21,9 @@ estimators' `augmentation=`, on every pretraining batch, each reconstructing its
 rows); the variants then start from those weights without it. `--pretrain-corruption mean` drops
 entries to their feature's mean instead of to 0: the estimators' `pretrain_corruption=RATE`, the
 corruption that an affine rescaling of X does not change.
+`--pretrain-lr LR` pretrains with `Adam(LR)` in place of the default `Adam(1e-3)`, and
+`--pretrain-cosine` decays its learning rate to 0 along a cosine over the pretraining's steps
+(`pretrain_schedule`); the variants then start from those weights.
 """
 
 import argparse
@@ -64,6 +67,22 @@ def parse_variant(variant):
     return f"{method} {text or 'defaults'}", METHODS[method], params
 
 
+def pretrain_steps(n_samples, settings):
+    """The optimizer steps of the end-to-end pretraining `DEC(**settings)` runs on `n_samples`."""
+    batch_size = settings.get("batch_size", defaults.BATCH_SIZE)
+    epochs = defaults.pretrain_epochs_for(
+        settings.get("finetune_epochs", defaults.FINETUNE_EPOCHS), n_samples, batch_size
+    )
+    return epochs * -(-n_samples // batch_size)
+
+
+def pretrain_schedule(learning_rate, steps=None):
+    """`learning_rate`, or a cosine decay from it to 0 over `steps` (when given)."""
+    if steps is None:
+        return learning_rate
+    return keras.optimizers.schedules.CosineDecay(learning_rate, steps)
+
+
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -89,8 +108,22 @@ def main():
         help="with --pretrain-dropout: dropped entries become 0 (keras.layers.Dropout as "
         "`augmentation`, the default) or their feature's mean (`pretrain_corruption`)",
     )
+    parser.add_argument(
+        "--pretrain-lr",
+        type=float,
+        default=None,
+        metavar="LR",
+        help="pretrain with Adam(LR) (default: the estimators' Adam(1e-3))",
+    )
+    parser.add_argument(
+        "--pretrain-cosine",
+        action="store_true",
+        help="decay the pretraining's learning rate to 0 along a cosine over its steps",
+    )
     add_json_argument(parser, "dec_self_training_sweep")
     args = parser.parse_args()
+    if args.pretrain_lr is not None and not args.pretrain_lr > 0:
+        parser.error(f"--pretrain-lr should be > 0. Received: {args.pretrain_lr}")
     if args.pretrain_dropout is not None and not 0 <= args.pretrain_dropout < 1:
         parser.error(f"--pretrain-dropout should be in [0, 1). Received: {args.pretrain_dropout}")
     if args.pretrain_corruption is not None and args.pretrain_dropout is None:
@@ -114,6 +147,10 @@ def main():
         suffix = f", pretrained on inputs with dropout {args.pretrain_dropout:g}"
         if args.pretrain_corruption == "mean":
             suffix += " to the feature means"
+    learning_rate = 1e-3 if args.pretrain_lr is None else args.pretrain_lr
+    if args.pretrain_lr is not None or args.pretrain_cosine:
+        suffix += f", pretrained with Adam({learning_rate:g}"
+        suffix += ", cosine decay)" if args.pretrain_cosine else ")"
     for seed in args.seeds:
         settings = {**common, "max_iter": 0, "random_state": seed, "verbose": 0}
         if args.pretrain_dropout is not None and args.pretrain_corruption == "mean":
@@ -121,6 +158,11 @@ def main():
         elif args.pretrain_dropout is not None:  # element-wise: any image shape of a row will do
             settings["augmentation"] = keras.layers.Dropout(args.pretrain_dropout, seed=seed)
             settings["image_shape"] = (x.shape[1], 1)
+        if args.pretrain_lr is not None or args.pretrain_cosine:
+            steps = pretrain_steps(len(x), settings)
+            settings["pretrain_optimizer"] = keras.optimizers.Adam(
+                pretrain_schedule(learning_rate, steps if args.pretrain_cosine else None)
+            )
         pretrained = DEC(n_clusters, **settings).fit(x)
         weights = str(workdir / f"ae_{seed}.weights.h5")
         pretrained.autoencoder_.save_weights(weights)
