@@ -40,6 +40,7 @@ from benchmarks.rows import add_json_argument, write_rows
 from keras_cluster import defaults
 from keras_cluster.estimators import DEC, IDEC, N2D
 from keras_cluster.metrics import clustering_accuracy, normalized_mutual_info
+from keras_cluster.models.autoencoder import default_pretrain_optimizer
 
 METHODS = {"dec": DEC, "idec": IDEC, "n2d": N2D}
 
@@ -147,7 +148,9 @@ def main():
         suffix = f", pretrained on inputs with dropout {args.pretrain_dropout:g}"
         if args.pretrain_corruption == "mean":
             suffix += " to the feature means"
-    learning_rate = 1e-3 if args.pretrain_lr is None else args.pretrain_lr
+    learning_rate = args.pretrain_lr
+    if learning_rate is None:  # the estimators' default pretraining optimizer's
+        learning_rate = float(default_pretrain_optimizer().learning_rate)
     if args.pretrain_lr is not None or args.pretrain_cosine:
         suffix += f", pretrained with Adam({learning_rate:g}"
         suffix += ", cosine decay)" if args.pretrain_cosine else ")"
