@@ -148,10 +148,11 @@ def main():
         suffix = f", pretrained on inputs with dropout {args.pretrain_dropout:g}"
         if args.pretrain_corruption == "mean":
             suffix += " to the feature means"
-    learning_rate = args.pretrain_lr
-    if learning_rate is None:  # the estimators' default pretraining optimizer's
-        learning_rate = float(default_pretrain_optimizer().learning_rate)
-    if args.pretrain_lr is not None or args.pretrain_cosine:
+    retuned = args.pretrain_lr is not None or args.pretrain_cosine
+    if retuned:
+        learning_rate = args.pretrain_lr
+        if learning_rate is None:  # the estimators' default pretraining optimizer's
+            learning_rate = float(default_pretrain_optimizer().learning_rate)
         suffix += f", pretrained with Adam({learning_rate:g}"
         suffix += ", cosine decay)" if args.pretrain_cosine else ")"
     for seed in args.seeds:
@@ -161,7 +162,7 @@ def main():
         elif args.pretrain_dropout is not None:  # element-wise: any image shape of a row will do
             settings["augmentation"] = keras.layers.Dropout(args.pretrain_dropout, seed=seed)
             settings["image_shape"] = (x.shape[1], 1)
-        if args.pretrain_lr is not None or args.pretrain_cosine:
+        if retuned:
             steps = pretrain_steps(len(x), settings)
             settings["pretrain_optimizer"] = keras.optimizers.Adam(
                 pretrain_schedule(learning_rate, steps if args.pretrain_cosine else None)

@@ -1,14 +1,16 @@
 """What the first training step costs: LM-GGN against Adam on the digits classifier.
 
 The digits classifier 64-32(tanh)-10 of `benchmarks/peers/lm_digits.py` (1,437 training
-images). Each method's training step is traced as `fit` traces it (`tf.function`, no autograph:
-Keras calls its train step unconverted), then run on the same batch:
+images). Each method's training step is traced alone (`tf.function` without autograph, as Keras
+calls its train step unconverted; `fit`'s iterator loop and distribution wrapper are left out),
+then run on the same batch:
 - LM: `LevenbergMarquardt(curvature_batch_size=32)` on the whole training set (one batch);
 - Adam(0.01) on batches of 32: `fit` traces the step twice, for the batches of 32 and for the
   last, partial one (29 rows), so both are counted.
 
-Per method: seconds to trace (`get_concrete_function`), seconds of the first run (the graph's
-optimisation and the kernels' creation, then the step), and the median of `--runs` later runs.
+Per method: seconds to trace (`get_concrete_function`) and of the first run (the graph's
+optimisation and the kernels' creation, then the step), summed over the traces `fit` makes, and
+the seconds of one later step (the median of `--runs` runs, averaged over the batch shapes).
 Every figure is the median over `--repeats` interleaved repeats after one warm-up round (a
 fresh model and optimizer each). In `lm_digits`, the first epoch holds these costs: LM's
 one-time cost against Adam's, beside the per-epoch costs, tells where the time to 97% goes.
@@ -37,23 +39,27 @@ ADAM = "Adam(0.01, batch 32)"
 
 
 def timed_step(step, batches, runs):
-    """`(trace, first run, later run)` seconds of `step` on each of `batches`, summed."""
-    traced = [0.0, 0.0, 0.0]
+    """`(trace, first run, later step)` seconds of `step` on `batches` (one trace per batch).
+
+    The trace and first-run seconds are summed over the batches; the later step's is the mean
+    over the batches of the median of `runs` runs.
+    """
+    trace = first = later = 0.0
     function = tf.function(step, autograph=False)
     for x, y in batches:
         start = time.perf_counter()
         concrete = function.get_concrete_function(x, y)
-        traced[0] += time.perf_counter() - start
+        trace += time.perf_counter() - start
         start = time.perf_counter()
         concrete(x, y)
-        traced[1] += time.perf_counter() - start
-        later = []
+        first += time.perf_counter() - start
+        runs_seconds = []
         for _ in range(runs):
             start = time.perf_counter()
             concrete(x, y)
-            later.append(time.perf_counter() - start)
-        traced[2] += statistics.median(later)
-    return traced
+            runs_seconds.append(time.perf_counter() - start)
+        later += statistics.median(runs_seconds) / len(batches)
+    return trace, first, later
 
 
 def lm_step(x, y, runs):
@@ -98,15 +104,15 @@ def main():
     for name, runs in figures.items():
         trace, first, later = (statistics.median(column) for column in np.transpose(runs))
         print(
-            f"{name}: trace {trace:.3f} s, first run {first:.3f} s, later runs {later * 1e3:.1f} "
-            f"ms (medians of {args.repeats})",
+            f"{name}: trace {trace:.3f} s, first run {first:.3f} s, a later step "
+            f"{later * 1e3:.2f} ms (medians of {args.repeats})",
             flush=True,
         )
         rows.append(
             dict(benchmark="lm_first_step", problem="digits 64-32-10, the first training step",
                  method=name, seed=0, seconds=trace + first,
                  seconds_unit="s to trace and run the step once (medians)",
-                 trace_seconds=trace, first_run_seconds=first, later_run_seconds=later,
+                 trace_seconds=trace, first_run_seconds=first, later_step_seconds=later,
                  **({"baseline": [ADAM]} if name == LM else {}))
         )  # fmt: skip
     write_rows(args.json, rows)
