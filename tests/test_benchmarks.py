@@ -66,6 +66,55 @@ def test_list_prints_the_commands_and_runs_nothing(capsys):
     ]
 
 
+def test_sweep_rows_name_every_setting_other_than_the_defaults():
+    from benchmarks.quality.dec_self_training_sweep import row_suffix
+
+    assert row_suffix({}) == ""
+    assert row_suffix({"finetune_epochs": 75}) == ", with finetune_epochs=75"
+    assert row_suffix({"dims": (64, 10), "max_iter": 50}) == ", with dims=(64, 10), max_iter=50"
+    assert row_suffix({"finetune_epochs": 75}, dropout=0.1, corruption="mean") == (
+        ", with finetune_epochs=75, pretrained on inputs with dropout 0.1 to the feature means"
+    )
+    assert row_suffix({}, learning_rate=0.003, cosine=True) == (
+        ", pretrained with Adam(0.003, cosine decay)"
+    )
+
+
+def test_matched_confusion_puts_the_best_matching_on_its_diagonal():
+    import itertools
+
+    import numpy as np
+
+    from benchmarks.quality.dec_self_training_sweep import matched_confusion
+
+    rng = np.random.default_rng(0)
+    for classes, clusters in ((4, 4), (3, 5), (5, 3)):
+        y_true = rng.integers(0, classes, 300)
+        y_pred = (y_true + rng.integers(0, 2, 300) * rng.integers(0, clusters, 300)) % clusters
+        counts = np.zeros((classes, clusters), np.int64)
+        np.add.at(counts, (y_true, y_pred), 1)
+        # The best one-to-one matching by brute force over every injective map.
+        best = max(
+            sum(counts[i, j] for i, j in pairs)
+            for perm in itertools.permutations(range(max(classes, clusters)))
+            for pairs in [[(i, j) for i, j in enumerate(perm) if i < classes and j < clusters]]
+        )
+        confusion = matched_confusion(y_true, y_pred)
+        assert confusion.shape == (classes, max(classes, clusters))
+        assert np.trace(confusion) == best
+        assert confusion.sum() == 300
+        # Every cluster's column is kept; classes no cluster matches add columns of zeros.
+        padded = np.concatenate([counts.sum(0), np.zeros(confusion.shape[1] - clusters, int)])
+        assert sorted(confusion.sum(0).tolist()) == sorted(padded.tolist())
+    # Two classes merged into one cluster: a column with two entries; the unmatched class's
+    # column is zeros.
+    assert matched_confusion([0, 0, 1, 1, 2, 2], [1, 1, 1, 1, 0, 0]).tolist() == [
+        [2, 0, 0],
+        [2, 0, 0],
+        [0, 0, 2],
+    ]
+
+
 def test_sweep_variants_name_their_estimator_and_optimizer():
     import keras
 

@@ -13,8 +13,11 @@ starts with `idec:` is fit by `IDEC` (`--variant idec:` for its defaults, `--var
 idec:gamma=1.0`), one that starts with `n2d:` by `N2D` (no clustering batches: its rows leave
 `batches` and `converged` empty), the others by `DEC`.
 `--param name=value` (Python literals) is given to the pretraining and to every variant (e.g.
-`--param finetune_epochs=5` for a short run). Prints ACC / NMI, the clustering batches run and
-whether `tol` stopped them, then the median over seeds per variant; the rows go to `--json`.
+`--param finetune_epochs=5` for a short run); the rows' names then end with those settings.
+Prints ACC / NMI, the clustering batches run and whether `tol` stopped them, then the median
+over seeds per variant; the rows go to `--json`.
+`--confusion` prints each fit's classes against its clusters, the columns in the order of the
+matching ACC scores (`matched_confusion`): a split class or a merged pair shows there.
 `--data mnist-test` reads MNIST as `benchmarks.quality.clustering_quality` does.
 `--pretrain-dropout RATE` pretrains on inputs corrupted by `keras.layers.Dropout(RATE)` (the
 estimators' `augmentation=`, on every pretraining batch, each reconstructing its own corrupted
@@ -34,6 +37,7 @@ import tempfile
 
 import keras
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from benchmarks.quality.clustering_quality import load
 from benchmarks.rows import add_json_argument, write_rows
@@ -68,6 +72,27 @@ def parse_variant(variant):
     return f"{method} {text or 'defaults'}", METHODS[method], params
 
 
+def row_suffix(common, dropout=None, corruption=None, learning_rate=None, cosine=False):
+    """What ends the rows' method names when the run is not the defaults' (empty when it is).
+
+    `common` holds the `--param` settings; `dropout`, `corruption`, `learning_rate` and `cosine`
+    the `--pretrain-*` options (`learning_rate` None: the default pretraining optimizer).
+    Without it, a run's rows would take the names of the defaults' rows (`benchmarks.report`
+    keys rows by benchmark, data, seed and method).
+    """
+    suffix = ""
+    if common:
+        suffix = ", with " + ", ".join(f"{key}={value!r}" for key, value in common.items())
+    if dropout is not None:
+        suffix += f", pretrained on inputs with dropout {dropout:g}"
+        if corruption == "mean":
+            suffix += " to the feature means"
+    if learning_rate is not None:
+        suffix += f", pretrained with Adam({learning_rate:g}"
+        suffix += ", cosine decay)" if cosine else ")"
+    return suffix
+
+
 def pretrain_steps(n_samples, settings):
     """The optimizer steps of the end-to-end pretraining `DEC(**settings)` runs on `n_samples`."""
     batch_size = settings.get("batch_size", defaults.BATCH_SIZE)
@@ -75,6 +100,31 @@ def pretrain_steps(n_samples, settings):
         settings.get("finetune_epochs", defaults.FINETUNE_EPOCHS), n_samples, batch_size
     )
     return epochs * -(-n_samples // batch_size)
+
+
+def matched_confusion(y_true, y_pred):
+    """Classes (rows) against clusters (columns), column `i` the cluster matched to class `i`.
+
+    The one-to-one matching of clusters to classes that `clustering_accuracy` scores (an exact
+    maximum-weight assignment on the contingency table), so the diagonal holds the matched
+    counts and sums to ACC x `len(y_true)`. A class that no cluster matches (fewer clusters
+    than classes) gets a column of zeros; unmatched clusters follow the matched ones. A split
+    class shows as a row with two large entries, a merged pair as a column with two.
+
+    Example:
+    >>> matched_confusion([0, 0, 1, 1, 2, 2], [5, 5, 3, 3, 3, 4]).tolist()
+    [[2, 0, 0], [0, 2, 0], [0, 1, 1]]
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    classes, true_index = np.unique(y_true, return_inverse=True)
+    clusters, pred_index = np.unique(y_pred, return_inverse=True)
+    counts = np.zeros((len(classes), len(clusters) + 1), np.int64)  # the last column: zeros
+    np.add.at(counts, (true_index, pred_index), 1)
+    rows, cols = linear_sum_assignment(counts[:, :-1], maximize=True)
+    order = np.full(len(classes), len(clusters))  # unmatched classes: the zero column
+    order[rows] = cols
+    rest = [c for c in range(len(clusters)) if c not in set(cols.tolist())]
+    return counts[:, [*order.tolist(), *rest]]
 
 
 def pretrain_schedule(learning_rate, steps=None):
@@ -92,6 +142,11 @@ def main():
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--variant", action="append", default=[], help="name=value[,name=value]")
     parser.add_argument("--mnist-path", default=None)
+    parser.add_argument(
+        "--confusion",
+        action="store_true",
+        help="print each fit's classes against its clusters (`matched_confusion`)",
+    )
     parser.add_argument(
         "--param", action="append", default=[], help="estimator argument name=value, for all"
     )
@@ -143,18 +198,15 @@ def main():
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="dec_sweep_"))
     variants = [parse_variant(variant) for variant in variants]  # bad ones fail before any fit
     results = {name: [] for name, _, _ in variants}
-    suffix = ""  # the variants' rows name a pretraining other than the defaults
-    if args.pretrain_dropout is not None:
-        suffix = f", pretrained on inputs with dropout {args.pretrain_dropout:g}"
-        if args.pretrain_corruption == "mean":
-            suffix += " to the feature means"
     retuned = args.pretrain_lr is not None or args.pretrain_cosine
+    learning_rate = None
     if retuned:
         learning_rate = args.pretrain_lr
         if learning_rate is None:  # the estimators' default pretraining optimizer's
             learning_rate = float(default_pretrain_optimizer().learning_rate)
-        suffix += f", pretrained with Adam({learning_rate:g}"
-        suffix += ", cosine decay)" if args.pretrain_cosine else ")"
+    suffix = row_suffix(
+        common, args.pretrain_dropout, args.pretrain_corruption, learning_rate, args.pretrain_cosine
+    )
     for seed in args.seeds:
         settings = {**common, "max_iter": 0, "random_state": seed, "verbose": 0}
         if args.pretrain_dropout is not None and args.pretrain_corruption == "mean":
@@ -178,6 +230,8 @@ def main():
             f"{start_acc:.4f} NMI {start_nmi:.4f}",
             flush=True,
         )
+        if args.confusion:
+            print(matched_confusion(y, start), flush=True)
         for name, estimator_class, params in variants:
             dec = estimator_class(
                 n_clusters,
@@ -196,6 +250,8 @@ def main():
                 f"converged={converged}, fit from the weights {dec.fit_time_:.1f}s",
                 flush=True,
             )
+            if args.confusion:
+                print(matched_confusion(y, dec.labels_), flush=True)
             rows.append(
                 dict(benchmark="dec_self_training_sweep", data=args.data,
                      method=name + suffix, seed=seed, acc=acc, nmi=nmi,
