@@ -37,13 +37,13 @@ import tempfile
 
 import keras
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from benchmarks.quality.clustering_quality import load
 from benchmarks.rows import add_json_argument, write_rows
 from keras_cluster import defaults
 from keras_cluster.estimators import DEC, IDEC, N2D
 from keras_cluster.metrics import clustering_accuracy, normalized_mutual_info
+from keras_cluster.metrics.linear_assignment import linear_sum_assignment
 from keras_cluster.models.autoencoder import default_pretrain_optimizer
 
 METHODS = {"dec": DEC, "idec": IDEC, "n2d": N2D}
@@ -105,8 +105,8 @@ def pretrain_steps(n_samples, settings):
 def matched_confusion(y_true, y_pred):
     """Classes (rows) against clusters (columns), column `i` the cluster matched to class `i`.
 
-    The one-to-one matching of clusters to classes that `clustering_accuracy` scores (an exact
-    maximum-weight assignment on the contingency table), so the diagonal holds the matched
+    The one-to-one matching of clusters to classes that `clustering_accuracy` scores (the same
+    exact maximum-weight assignment on the contingency table), so the diagonal holds the matched
     counts and sums to ACC x `len(y_true)`. A class that no cluster matches (fewer clusters
     than classes) gets a column of zeros; unmatched clusters follow the matched ones. A split
     class shows as a row with two large entries, a merged pair as a column with two.
@@ -120,7 +120,8 @@ def matched_confusion(y_true, y_pred):
     clusters, pred_index = np.unique(y_pred, return_inverse=True)
     counts = np.zeros((len(classes), len(clusters) + 1), np.int64)  # the last column: zeros
     np.add.at(counts, (true_index, pred_index), 1)
-    rows, cols = linear_sum_assignment(counts[:, :-1], maximize=True)
+    rows, cols = linear_sum_assignment(counts[:, :-1].astype("float64"), maximize=True)
+    rows, cols = np.asarray(rows), np.asarray(cols)
     order = np.full(len(classes), len(clusters))  # unmatched classes: the zero column
     order[rows] = cols
     rest = [c for c in range(len(clusters)) if c not in set(cols.tolist())]
