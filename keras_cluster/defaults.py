@@ -66,9 +66,10 @@ LAYERWISE_EPOCHS = 30
 # otherwise, ACC per seed: 75 epochs DEC 0.838 / 0.797 / 0.835, N2D 0.904 / 0.939 / 0.897;
 # 100 epochs DEC 0.816 / 0.802 / 0.836, N2D 0.897 / 0.929 / 0.897; 150 (the default) DEC
 # 0.834 / 0.802 / 0.837, N2D 0.904 / 0.925 / 0.904. DEC's digits median stays within
-# 0.816-0.835 at every length: its k-means start splits the 1s into two clusters and merges the
-# 3s with the 9s (seed 0), a partition self-training keeps. Command: `python -m benchmarks
-# --suite full --only dec_self_training_sweep-pretrain-epochs-75-digits
+# 0.816-0.835 at 75, 100 and 150 epochs (0.828 at 300, with target "full", above): its k-means
+# start splits the 1s into two clusters and merges the 3s with the 9s (seed 0), a partition
+# self-training keeps. Command: `python -m benchmarks --suite full --only
+# dec_self_training_sweep-pretrain-epochs-75-digits
 # dec_self_training_sweep-pretrain-epochs-100-digits`.
 FINETUNE_EPOCHS = "auto"
 PRETRAIN_STEPS = 1200

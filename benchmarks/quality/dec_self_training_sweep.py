@@ -124,7 +124,8 @@ def matched_confusion(y_true, y_pred):
     rows, cols = np.asarray(rows), np.asarray(cols)
     order = np.full(len(classes), len(clusters))  # unmatched classes: the zero column
     order[rows] = cols
-    rest = [c for c in range(len(clusters)) if c not in set(cols.tolist())]
+    matched = set(cols.tolist())
+    rest = [c for c in range(len(clusters)) if c not in matched]
     return counts[:, [*order.tolist(), *rest]]
 
 
@@ -199,12 +200,9 @@ def main():
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="dec_sweep_"))
     variants = [parse_variant(variant) for variant in variants]  # bad ones fail before any fit
     results = {name: [] for name, _, _ in variants}
-    retuned = args.pretrain_lr is not None or args.pretrain_cosine
-    learning_rate = None
-    if retuned:
-        learning_rate = args.pretrain_lr
-        if learning_rate is None:  # the estimators' default pretraining optimizer's
-            learning_rate = float(default_pretrain_optimizer().learning_rate)
+    learning_rate = args.pretrain_lr  # None: the estimators' default pretraining optimizer
+    if learning_rate is None and args.pretrain_cosine:  # its learning rate, decayed
+        learning_rate = float(default_pretrain_optimizer().learning_rate)
     suffix = row_suffix(
         common, args.pretrain_dropout, args.pretrain_corruption, learning_rate, args.pretrain_cosine
     )
@@ -215,7 +213,7 @@ def main():
         elif args.pretrain_dropout is not None:  # element-wise: any image shape of a row will do
             settings["augmentation"] = keras.layers.Dropout(args.pretrain_dropout, seed=seed)
             settings["image_shape"] = (x.shape[1], 1)
-        if retuned:
+        if learning_rate is not None:
             steps = pretrain_steps(len(x), settings)
             settings["pretrain_optimizer"] = keras.optimizers.Adam(
                 pretrain_schedule(learning_rate, steps if args.pretrain_cosine else None)
