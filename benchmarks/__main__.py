@@ -75,8 +75,9 @@ SUITES = {
                "--dims", "64,32,10")),
         Entry("dec_self_training_sweep", "quality.dec_self_training_sweep",
               ("--data", "digits", "--seeds", "0", "--variant", "update_interval=35",
-               "--variant", "update_interval=70", "--param", SMALL_AE,
-               "--param", "finetune_epochs=5", "--param", "max_iter=70")),
+               "--variant", "update_interval=70", "--variant", "idec:", "--param", SMALL_AE,
+               "--param", "finetune_epochs=5", "--param", "max_iter=70",
+               "--start", "kmeans", "whitened-kmeans")),
         Entry("dec_self_training_sweep-pretrain-dropout", "quality.dec_self_training_sweep",
               ("--data", "digits", "--seeds", "0", "--pretrain-dropout", "0.2",
                "--variant", "", "--param", SMALL_AE, "--param", "finetune_epochs=5",
@@ -188,6 +189,21 @@ SUITES = {
                  f"finetune_epochs={epochs}", "--variant", "", "--variant", "idec:",
                  "--variant", "n2d:"))
           for epochs in (75, 100)),
+        # DEC from other partitions of each seed's pretrained embedding than k-means's
+        # (whitened and cosine k-means, a Gaussian mixture): not adopted
+        # (keras_cluster/defaults.py, KMEANS_N_INIT).
+        *(Entry(f"dec_self_training_sweep-starts-{data}", "quality.dec_self_training_sweep",
+                ("--data", data, "--seeds", "0", "1", "2", "--variant", "",
+                 "--start", "kmeans", "whitened-kmeans", "cosine-kmeans", "gmm"))
+          for data in ("digits", "mnist-test")),
+        # DEC and IDEC from k-means's and the Gaussian mixture's starts: the MNIST test split
+        # and MNIST 70k (seed 0).
+        Entry("dec_self_training_sweep-starts-gmm-mnist-test", "quality.dec_self_training_sweep",
+              ("--data", "mnist-test", "--seeds", "0", "1", "2", "--variant", "",
+               "--variant", "idec:", "--start", "kmeans", "gmm")),
+        Entry("dec_self_training_sweep-starts-gmm-mnist-all", "quality.dec_self_training_sweep",
+              ("--data", "mnist-all", "--seeds", "0", "--variant", "", "--variant", "idec:",
+               "--start", "kmeans", "gmm")),
         Entry("kmeans_loss_speed", "speed.kmeans_loss_speed"),
         Entry("snnl_speed", "speed.snnl_speed"),
         Entry("clustering_metrics_overhead", "speed.clustering_metrics_overhead",

@@ -115,6 +115,58 @@ def test_matched_confusion_puts_the_best_matching_on_its_diagonal():
     ]
 
 
+def test_sweep_starts_are_partitions_of_the_embedding_with_their_invariances():
+    import numpy as np
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
+
+    from benchmarks.quality.dec_self_training_sweep import STARTS, start_partition
+
+    rng = np.random.default_rng(0)
+    # Three blobs apart along the second axis; the first axis is noise with 40x the spread.
+    centres = np.array([[0.0, 0.0], [0.0, 10.0], [0.0, 20.0]])
+    embedding = np.concatenate([c + rng.normal(size=(100, 2)) for c in centres]) * [40.0, 1.0]
+    kmeans = KMeans(3, n_init=10, random_state=0).fit(embedding)
+    for name in STARTS:
+        labels = start_partition(name, embedding, 3, 0, kmeans)
+        assert labels.shape == (300,) and set(labels.tolist()) == {0, 1, 2}, name
+    assert (start_partition("kmeans", embedding, 3, 0, kmeans) == kmeans.labels_).all()
+    # Whitened k-means is the same partition for any invertible linear map of the embedding;
+    # plain k-means is not (the noise axis dominates it until the map shrinks that axis).
+    whitened = start_partition("whitened-kmeans", embedding, 3, 0, kmeans)
+    mixed = embedding @ np.array([[0.025, 0.0], [0.5, 1.0]])
+    assert (
+        adjusted_rand_score(whitened, start_partition("whitened-kmeans", mixed, 3, 0, kmeans)) == 1
+    )
+    plain = KMeans(3, n_init=10, random_state=0).fit(mixed).labels_
+    assert adjusted_rand_score(kmeans.labels_, plain) < 0.9
+    # Cosine k-means sees directions only: scaling rows by positive factors changes nothing.
+    cosine = start_partition("cosine-kmeans", embedding + 100.0, 3, 0, kmeans)
+    scaled = (embedding + 100.0) * rng.uniform(0.5, 2.0, (300, 1))
+    assert adjusted_rand_score(cosine, start_partition("cosine-kmeans", scaled, 3, 0, kmeans)) == 1
+    with pytest.raises(ValueError, match="name='spectral'"):
+        start_partition("spectral", embedding, 3, 0, kmeans)
+
+
+def test_partition_centroids_are_the_cluster_means_and_refuse_an_empty_cluster():
+    import numpy as np
+
+    from benchmarks.quality.dec_self_training_sweep import partition_centroids
+
+    embedding = np.arange(12.0).reshape(6, 2)
+    labels = [2, 0, 2, 1, 0, 1]
+    expected = [
+        [embedding[[1, 4]].mean(0)],
+        [embedding[[3, 5]].mean(0)],
+        [embedding[[0, 2]].mean(0)],
+    ]
+    np.testing.assert_array_equal(
+        partition_centroids(embedding, labels, 3), np.concatenate(expected)
+    )
+    with pytest.raises(ValueError, match=r"cluster sizes \[2, 0, 4\]"):
+        partition_centroids(embedding, [0, 2, 2, 0, 2, 2], 3)
+
+
 def test_sweep_variants_name_their_estimator_and_optimizer():
     import keras
 

@@ -27,6 +27,11 @@ corruption that an affine rescaling of X does not change.
 `--pretrain-lr LR` pretrains with `Adam(LR)` in place of the default `Adam(1e-3)`, and
 `--pretrain-cosine` decays its learning rate to 0 along a cosine over the pretraining's steps
 (`pretrain_schedule`); the variants then start from those weights.
+`--start NAME [NAME ...]` fits every DEC and IDEC variant once from each named partition of the
+pretrained embedding (`start_partition`; default `kmeans`, the estimators' own `init`): the
+centroids it is given (`init=`) are the partition's cluster means in the embedding
+(`partition_centroids`), so the starts differ in the partition alone. N2D variants, and those
+that set `init` themselves, run once; their `start acc` is the k-means start's.
 """
 
 import argparse
@@ -37,6 +42,9 @@ import tempfile
 
 import keras
 import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+from sklearn.mixture import GaussianMixture
 
 from benchmarks.quality.clustering_quality import load
 from benchmarks.rows import add_json_argument, write_rows
@@ -91,6 +99,62 @@ def row_suffix(common, dropout=None, corruption=None, learning_rate=None, cosine
         suffix += f", pretrained with Adam({learning_rate:g}"
         suffix += ", cosine decay)" if cosine else ")"
     return suffix
+
+
+STARTS = ("kmeans", "whitened-kmeans", "cosine-kmeans", "gmm")
+
+
+def start_partition(name, embedding, n_clusters, seed, kmeans):
+    """The partition of the pretrained `embedding` that `--start name` starts DEC and IDEC from.
+
+    - `"kmeans"`: the estimators' own start, `kmeans` (the k-means fitted on the embedding with
+      `kmeans_n_init` restarts).
+    - `"whitened-kmeans"`: k-means (`defaults.KMEANS_N_INIT` restarts) on the embedding rotated
+      onto its principal axes and scaled to unit variance along each (PCA whitening), so no
+      direction outweighs the others; the partition is the same for any invertible linear map
+      of the embedding.
+    - `"cosine-kmeans"`: k-means on the rows scaled to unit length (the direction of each point).
+    - `"gmm"`: a Gaussian mixture with full covariances, started from `kmeans`'s centroids.
+
+    Returns:
+        Integer labels, one per row of `embedding`.
+    """
+    if name == "kmeans":
+        return np.asarray(kmeans.labels_)
+    if name == "gmm":
+        mixture = GaussianMixture(
+            n_clusters,
+            covariance_type="full",
+            means_init=kmeans.cluster_centers_,
+            random_state=seed,
+        )
+        return mixture.fit(embedding).predict(embedding)
+    if name == "whitened-kmeans":
+        features = PCA(whiten=True, random_state=seed).fit_transform(embedding)
+    elif name == "cosine-kmeans":
+        features = embedding / np.linalg.norm(embedding, axis=1, keepdims=True)
+    else:
+        raise ValueError(f"`name` should be one of {STARTS}. Received: name={name!r}")
+    kmeans = KMeans(n_clusters, n_init=defaults.KMEANS_N_INIT, random_state=seed)
+    return kmeans.fit(features).labels_
+
+
+def partition_centroids(embedding, labels, n_clusters):
+    """The mean of each cluster `0 .. n_clusters - 1` of `labels` in `embedding`, `(k, dims)`.
+
+    Example:
+    >>> partition_centroids(np.array([[0.0, 0.0], [2.0, 0.0], [5.0, 5.0]]), [0, 0, 1], 2)
+    array([[1., 0.],
+           [5., 5.]])
+    """
+    labels = np.asarray(labels)
+    sizes = np.bincount(labels, minlength=n_clusters)
+    if len(sizes) != n_clusters or not sizes.all():
+        raise ValueError(
+            f"Every cluster 0..{n_clusters - 1} should hold a row. Received: cluster sizes "
+            f"{sizes.tolist()}"
+        )
+    return np.stack([embedding[labels == k].mean(0) for k in range(n_clusters)])
 
 
 def pretrain_steps(n_samples, settings):
@@ -178,6 +242,13 @@ def main():
         action="store_true",
         help="decay the pretraining's learning rate to 0 along a cosine over its steps",
     )
+    parser.add_argument(
+        "--start",
+        nargs="+",
+        choices=STARTS,
+        default=["kmeans"],
+        help="fit the DEC and IDEC variants from each of these partitions of the embedding",
+    )
     add_json_argument(parser, "dec_self_training_sweep")
     args = parser.parse_args()
     if args.pretrain_lr is not None and not args.pretrain_lr > 0:
@@ -199,7 +270,7 @@ def main():
     n_clusters = len(np.unique(y))
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="dec_sweep_"))
     variants = [parse_variant(variant) for variant in variants]  # bad ones fail before any fit
-    results = {name: [] for name, _, _ in variants}
+    results = {}
     learning_rate = args.pretrain_lr  # None: the estimators' default pretraining optimizer
     if learning_rate is None and args.pretrain_cosine:  # its learning rate, decayed
         learning_rate = float(default_pretrain_optimizer().learning_rate)
@@ -221,31 +292,55 @@ def main():
         pretrained = DEC(n_clusters, **settings).fit(x)
         weights = str(workdir / f"ae_{seed}.weights.h5")
         pretrained.autoencoder_.save_weights(weights)
-        start = pretrained.kmeans_.labels_
-        start_acc = clustering_accuracy(y, start)
-        start_nmi = normalized_mutual_info(y, start)
-        print(
-            f"seed {seed}: pretraining {pretrained.fit_time_:.1f}s, AE+k-means ACC "
-            f"{start_acc:.4f} NMI {start_nmi:.4f}",
-            flush=True,
-        )
-        if args.confusion:
-            print(matched_confusion(y, start), flush=True)
-        for name, estimator_class, params in variants:
+        print(f"seed {seed}: pretraining {pretrained.fit_time_:.1f}s", flush=True)
+        embedding = pretrained.transform(x).astype("float64")
+        # N2D, and a variant that sets its own `init`, do not start from a partition: run once.
+        own_start = [(cls is N2D or "init" in params) for _, cls, params in variants]
+        runs = [
+            (start, *variant)
+            for start in args.start
+            for variant, own in zip(variants, own_start, strict=True)
+            if not own
+        ]
+        runs += [(None, *variant) for variant, own in zip(variants, own_start, strict=True) if own]
+        starts = {}
+        for start, name, estimator_class, params in runs:
+            start_name = start or "kmeans"  # a run of its own start is set beside k-means's
+            if start_name not in starts:
+                labels = start_partition(
+                    start_name, embedding, n_clusters, seed, pretrained.kmeans_
+                )
+                starts[start_name] = (
+                    labels,
+                    clustering_accuracy(y, labels),
+                    normalized_mutual_info(y, labels),
+                )
+                print(
+                    f"  {start_name} start: ACC {starts[start_name][1]:.4f} "
+                    f"NMI {starts[start_name][2]:.4f}",
+                    flush=True,
+                )
+                if args.confusion:
+                    print(matched_confusion(y, labels), flush=True)
+            labels, start_acc, start_nmi = starts[start_name]
+            from_start, label = {}, name
+            if start_name != "kmeans":
+                label += f", from the {start_name} start"
+                from_start["init"] = partition_centroids(embedding, labels, n_clusters)
             dec = estimator_class(
                 n_clusters,
                 autoencoder_weights=weights,
                 random_state=seed,
                 verbose=0,
-                **{**common, **params},
+                **{**common, **from_start, **params},
             ).fit(x)
             acc = clustering_accuracy(y, dec.labels_)
             nmi = normalized_mutual_info(y, dec.labels_)
-            results[name].append((acc, nmi))
+            results.setdefault(label, []).append((acc, nmi))
             batches = getattr(dec, "n_iter_", None)  # N2D runs no clustering batches
             converged = getattr(dec, "converged_", None)
             print(
-                f"  [{name}] ACC {acc:.4f} NMI {nmi:.4f}, {batches} batches, "
+                f"  [{label}] ACC {acc:.4f} NMI {nmi:.4f}, {batches} batches, "
                 f"converged={converged}, fit from the weights {dec.fit_time_:.1f}s",
                 flush=True,
             )
@@ -253,7 +348,7 @@ def main():
                 print(matched_confusion(y, dec.labels_), flush=True)
             rows.append(
                 dict(benchmark="dec_self_training_sweep", data=args.data,
-                     method=name + suffix, seed=seed, acc=acc, nmi=nmi,
+                     method=label + suffix, seed=seed, acc=acc, nmi=nmi,
                      batches=None if batches is None else int(batches),
                      converged=None if converged is None else bool(converged),
                      seconds=dec.fit_time_, start_acc=start_acc, start_nmi=start_nmi)
