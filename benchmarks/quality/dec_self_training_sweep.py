@@ -44,12 +44,12 @@ import keras
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
-from sklearn.mixture import GaussianMixture
 
 from benchmarks.quality.clustering_quality import load
 from benchmarks.rows import add_json_argument, write_rows
 from keras_cluster import defaults
 from keras_cluster.estimators import DEC, IDEC, N2D
+from keras_cluster.estimators.initialization import gaussian_mixture_start
 from keras_cluster.metrics import clustering_accuracy, normalized_mutual_info
 from keras_cluster.metrics.linear_assignment import linear_sum_assignment
 from keras_cluster.models.autoencoder import default_pretrain_optimizer
@@ -114,21 +114,20 @@ def start_partition(name, embedding, n_clusters, seed, kmeans):
       direction outweighs the others; the partition is the same for any invertible linear map
       of the embedding.
     - `"cosine-kmeans"`: k-means on the rows scaled to unit length (the direction of each point).
-    - `"gmm"`: a Gaussian mixture with full covariances, started from `kmeans`'s centroids.
+    - `"gmm"`: a Gaussian mixture with full covariances, started from `kmeans`'s centroids
+      (`keras_cluster.estimators.initialization.gaussian_mixture_start`, the estimators'
+      `init="gmm"`).
 
     Returns:
         Integer labels, one per row of `embedding`.
     """
     if name == "kmeans":
         return np.asarray(kmeans.labels_)
-    if name == "gmm":
-        mixture = GaussianMixture(
-            n_clusters,
-            covariance_type="full",
-            means_init=kmeans.cluster_centers_,
-            random_state=seed,
-        )
-        return mixture.fit(embedding).predict(embedding)
+    if name == "gmm":  # the estimators' init="gmm"
+        _, labels = gaussian_mixture_start(embedding, embedding, kmeans.cluster_centers_, seed)
+        if labels is None:
+            raise RuntimeError(f"The Gaussian mixture of seed {seed} could not be fitted")
+        return labels
     if name == "whitened-kmeans":
         features = PCA(whiten=True, random_state=seed).fit_transform(embedding)
     elif name == "cosine-kmeans":

@@ -296,20 +296,26 @@ class BaseDeepClusterer(
         save_initialization(backup_dir, centroids, self.init_labels_)
         return centroids
 
-    def _kmeans_initialization(self, source):
-        embedding = self._predict_rows(self.encoder_, source)
-        sample = embedding
-        if source.streamed and embedding.shape[0] > defaults.KMEANS_STREAM_SAMPLE:
-            rows = np.random.default_rng(self.random_state).choice(
-                embedding.shape[0], defaults.KMEANS_STREAM_SAMPLE, replace=False
-            )
-            sample = embedding[np.sort(rows)]
+    def _kmeans_initialization(self, source, embedding=None):
+        """`init="kmeans"`: k-means on the embedding (`embedding`, or computed from `source`)."""
+        if embedding is None:
+            embedding = self._predict_rows(self.encoder_, source)
+        sample = self._clustering_sample(source, embedding)
         self.kmeans_ = KMeans(
             self.n_clusters, n_init=self.kmeans_n_init, random_state=self.random_state
         ).fit(sample)
         self._log(f"k-means on the embedding: inertia {self.kmeans_.inertia_:.4g}")
         labels = self.kmeans_.labels_ if sample is embedding else self.kmeans_.predict(embedding)
         return self.kmeans_.cluster_centers_, labels.astype(np.int64)
+
+    def _clustering_sample(self, source, embedding):
+        """The rows of `embedding` the start is fitted on: all, or a uniform sample if streamed."""
+        if source.streamed and embedding.shape[0] > defaults.KMEANS_STREAM_SAMPLE:
+            rows = np.random.default_rng(self.random_state).choice(
+                embedding.shape[0], defaults.KMEANS_STREAM_SAMPLE, replace=False
+            )
+            return embedding[np.sort(rows)]
+        return embedding
 
     def _build_and_pretrain(self, source, kernel_regularizer=None, weights=None):
         """Build and pretrain `autoencoder_`/`encoder_`.

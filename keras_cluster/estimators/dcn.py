@@ -77,9 +77,11 @@ class DCN(CentroidInitMixin, NearestCentroidMixin, BaseDeepClusterer):
         optimizer: optimizer of the clustering stage (default Adam(1e-4)).
         batch_size: mini-batch size of every stage.
         epochs: epochs of the clustering stage.
-        init: the initial centroids: `"kmeans"` (the paper), `"manifold"` (the centroids of
-            N2D's UMAP + k-means partition of the embedding; needs the umap extra), or an array
-            `(n_clusters, dims[-1])`. See `keras_cluster.estimators.initialization`.
+        init: the initial centroids: `"kmeans"` (the paper), `"gmm"` (the partition of a
+            full-covariance Gaussian mixture started from that k-means), `"manifold"` (the
+            centroids of N2D's UMAP + k-means partition of the embedding; needs the umap
+            extra), or an array `(n_clusters, dims[-1])`. See
+            `keras_cluster.estimators.initialization`.
         augmentation: optional Keras layer or model applied to every pretraining and clustering
             batch seen as images of `image_shape`, as `DEC`.
         image_shape: shape of one sample as an image; with `augmentation`.
@@ -99,7 +101,8 @@ class DCN(CentroidInitMixin, NearestCentroidMixin, BaseDeepClusterer):
         encoder_: Keras model `X -> z`.
         autoencoder_: Keras model `X -> X_hat`.
         network_: the trained `DeepClusteringNetwork`.
-        kmeans_: the k-means fitted on the pretrained embedding (`init="kmeans"`).
+        kmeans_: the k-means fitted on the pretrained embedding (`init="kmeans"` or `"gmm"`).
+        gaussian_mixture_: the Gaussian mixture of `init="gmm"` (None if its fit failed).
         init_labels_: the partition the centroids started from.
         pretrain_epochs_: end-to-end pretraining epochs run (0 with `autoencoder_weights`).
         history_: the clustering stage's `History`.

@@ -1,6 +1,10 @@
 """Where the centroids of the centroid-based estimators (DEC, IDEC, DCN) start: the `init` argument.
 
 - `"kmeans"` (the papers): k-means with `kmeans_n_init` restarts on the pretrained embedding.
+- `"gmm"`: a Gaussian mixture with full covariances fitted on the embedding, started from that
+  k-means (`gaussian_mixture_start`); the centroids are the means, in the embedding, of the
+  partition it gives. Each cluster may take its own shape and size, where k-means cuts the
+  embedding into cells of one shape.
 - `"manifold"`: the centroids, in the embedding, of N2D's UMAP + k-means partition of the
   embedding (needs the umap extra). The clustering stage then starts from N2D's partition.
 - an array `(n_clusters, dims[-1])`: the initial centroids themselves.
@@ -9,14 +13,17 @@ Each estimator pretrains (or loads `autoencoder_weights`) first; with `backup_di
 centroids are checkpointed (`BaseDeepClusterer._initialization`).
 """
 
+import warnings
+
 import keras
 import numpy as np
+from sklearn.mixture import GaussianMixture
 
 from keras_cluster.estimators.n2d import import_umap, manifold_clustering
 from keras_cluster.losses.kmeans import nearest_centroid
 from keras_cluster.validation import Options, Satisfies, check_array
 
-INITS = ("kmeans", "manifold")
+INITS = ("kmeans", "gmm", "manifold")
 
 
 def _is_array_like(value):
@@ -53,8 +60,12 @@ class CentroidInitMixin:
     def _initial_centroids(self, source, kernel_regularizer=None):
         """Pretrain (or load `autoencoder_weights`), then the centroids `init` asks for.
 
-        Sets `init_labels_` (and `kmeans_` with `init="kmeans"`).
+        Sets `init_labels_` (and `kmeans_` with `init="kmeans"` or `"gmm"`, and
+        `gaussian_mixture_` with `"gmm"`).
         """
+        self.__dict__.pop("gaussian_mixture_", None)  # a previous fit's, with another init
+        if isinstance(self.init, str) and self.init == "gmm":
+            self.gaussian_mixture_ = None  # stays None when restored from `backup_dir`
         if isinstance(self.init, str) and self.init == "manifold":
             import_umap()  # before the pretraining: a missing extra fails at once
         self._build_and_pretrain(
@@ -62,7 +73,27 @@ class CentroidInitMixin:
         )
         if isinstance(self.init, str) and self.init == "kmeans":
             return self._initialization(source, self._kmeans_initialization)
+        if isinstance(self.init, str) and self.init == "gmm":
+            return self._initialization(source, self._mixture_initialization)
         return self._initialization(source, self._given_initialization)
+
+    def _mixture_initialization(self, source):
+        """`init="gmm"`: the partition of a Gaussian mixture started from k-means's centroids."""
+        embedding = self._predict_rows(self.encoder_, source)
+        kmeans_centroids, kmeans_labels = self._kmeans_initialization(source, embedding)
+        sample = self._clustering_sample(source, embedding)
+        mixture, labels = gaussian_mixture_start(
+            embedding, sample, kmeans_centroids, self.random_state
+        )
+        self.gaussian_mixture_ = mixture
+        if mixture is None:
+            return kmeans_centroids, kmeans_labels
+        centroids = mixture.means_.copy()  # a component that takes no row keeps its mean
+        for k in np.unique(labels):
+            centroids[k] = embedding[labels == k].astype(np.float64).mean(0)
+        moved = float(np.mean(labels != kmeans_labels))
+        self._log(f"Gaussian mixture from the k-means start: {moved:.1%} of the rows moved")
+        return centroids.astype(np.float32), labels
 
     def _given_initialization(self, source):
         """`init="manifold"` or an array: the centroids and the partition they induce."""
@@ -81,3 +112,37 @@ class CentroidInitMixin:
         centroids = np.asarray(self.init, dtype=np.float32)
         nearest = nearest_centroid(keras.ops.convert_to_tensor(embedding), centroids)
         return centroids, keras.ops.convert_to_numpy(nearest).astype(np.int64)
+
+
+def gaussian_mixture_start(embedding, sample, kmeans_centroids, random_state):
+    """A full-covariance Gaussian mixture fitted on `sample`, started from `kmeans_centroids`.
+
+    Fitted in float64 with a covariance floor of `1e-6` times the mean variance of `sample`
+    (scikit-learn's `reg_covar`, made relative so that the scale of the embedding does not
+    matter). If EM still fails on a degenerate component, a `UserWarning` says so and the
+    k-means start is kept: the pretraining before it is not lost.
+
+    Returns:
+        `(mixture, labels)`: the fitted `GaussianMixture` and the component of each row of
+        `embedding` (int64), or `(None, None)` when the fit failed.
+    """
+    sample = np.asarray(sample, np.float64)
+    scale = float(np.mean(np.var(sample, axis=0)))
+    mixture = GaussianMixture(
+        len(kmeans_centroids),
+        covariance_type="full",
+        reg_covar=1e-6 * scale if scale > 0 else 1e-6,
+        means_init=np.asarray(kmeans_centroids, np.float64),
+        random_state=random_state,
+    )
+    try:
+        mixture.fit(sample)
+    except ValueError as error:  # ill-defined covariances (scikit-learn's message)
+        warnings.warn(
+            f'init="gmm": the Gaussian mixture could not be fitted ({error}); the centroids '
+            "start from k-means instead",
+            UserWarning,
+            stacklevel=2,
+        )
+        return None, None
+    return mixture, mixture.predict(np.asarray(embedding, np.float64)).astype(np.int64)

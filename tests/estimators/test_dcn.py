@@ -69,6 +69,19 @@ def test_dcn_starts_from_a_shared_autoencoder_and_given_centroids(tmp_path):
     np.testing.assert_array_equal(given.labels_, nearest)
 
 
+def test_dcn_gmm_init_starts_from_the_mixture_partition():
+    X, _ = load_digits()
+    X = X[:200]
+    estimator = DCN(4, **{**SMALL, "epochs": 0, "init": "gmm"}).fit(X)
+    codes = estimator.transform(X)
+    assert estimator.gaussian_mixture_ is not None
+    np.testing.assert_array_equal(
+        estimator.init_labels_, estimator.gaussian_mixture_.predict(codes.astype(np.float64))
+    )
+    expected = np.stack([codes[estimator.init_labels_ == k].mean(0) for k in range(4)])
+    np.testing.assert_allclose(estimator.cluster_centers_, expected, rtol=1e-4, atol=1e-5)
+
+
 def test_dcn_manifold_init_starts_from_the_n2d_partition():
     pytest.importorskip("umap")
     X, _ = load_digits()

@@ -412,6 +412,52 @@ def test_manifold_init_starts_from_the_n2d_partition(digits):
     np.testing.assert_allclose(estimator.cluster_centers_, expected, rtol=1e-4, atol=1e-5)
 
 
+def test_gmm_init_starts_from_the_gaussian_mixture_partition(digits):
+    from sklearn.mixture import GaussianMixture
+
+    x = digits[0][:200]
+    estimator = DEC(n_clusters=4, init="gmm", **{**TINY, "max_iter": 0}).fit(x)
+    embedding = estimator.transform(x).astype(np.float64)
+    # The mixture, refitted here from scikit-learn alone: full covariances, started from the
+    # k-means centroids, a covariance floor of 1e-6 x the mean variance of the embedding.
+    mixture = GaussianMixture(
+        4,
+        covariance_type="full",
+        reg_covar=1e-6 * embedding.var(0).mean(),
+        means_init=estimator.kmeans_.cluster_centers_,
+        random_state=TINY["random_state"],
+    ).fit(embedding)
+    np.testing.assert_array_equal(estimator.init_labels_, mixture.predict(embedding))
+    np.testing.assert_allclose(estimator.gaussian_mixture_.means_, mixture.means_, rtol=1e-5)
+    expected = [
+        embedding[estimator.init_labels_ == k].mean(0)
+        if (estimator.init_labels_ == k).any()
+        else mixture.means_[k]
+        for k in range(4)
+    ]
+    np.testing.assert_allclose(estimator.cluster_centers_, np.stack(expected), rtol=1e-4, atol=1e-5)
+
+
+def test_gmm_init_keeps_the_kmeans_start_with_a_warning_when_the_mixture_fails(digits, monkeypatch):
+    from sklearn.mixture import GaussianMixture
+
+    def fail(self, X, y=None):
+        raise ValueError(
+            "Fitting the mixture model failed because some components have ill-defined "
+            "empirical covariance"
+        )
+
+    monkeypatch.setattr(GaussianMixture, "fit", fail)
+    x = digits[0][:120]
+    with pytest.warns(UserWarning, match=r'init="gmm".*ill-defined.*start from k-means'):
+        estimator = DEC(n_clusters=3, init="gmm", **{**TINY, "max_iter": 0}).fit(x)
+    assert estimator.gaussian_mixture_ is None
+    np.testing.assert_array_equal(estimator.init_labels_, estimator.kmeans_.labels_)
+    np.testing.assert_allclose(
+        estimator.cluster_centers_, estimator.kmeans_.cluster_centers_, rtol=1e-6
+    )
+
+
 @pytest.mark.parametrize(
     "init, match",
     [
