@@ -122,9 +122,25 @@ def gaussian_mixture_start(embedding, sample, kmeans_centroids, random_state):
     matter). If EM still fails on a degenerate component, a `UserWarning` says so and the
     k-means start is kept: the pretraining before it is not lost.
 
+    Args:
+        embedding: Array `(n, d)`, the rows to label.
+        sample: Array `(m, d)`, the rows the mixture is fitted on (`embedding` itself, or a
+            sample of it for a streamed X).
+        kmeans_centroids: Array `(k, d)`, the components' initial means.
+        random_state: Seed of scikit-learn's `GaussianMixture`.
+
     Returns:
         `(mixture, labels)`: the fitted `GaussianMixture` and the component of each row of
         `embedding` (int64), or `(None, None)` when the fit failed.
+
+    Example:
+    >>> rng = np.random.default_rng(0)
+    >>> wide = rng.normal(0.0, 3.0, (200, 2))  # one wide cluster and one narrow beside it
+    >>> narrow = rng.normal(0.0, 0.1, (50, 2)) + [4.0, 0.0]
+    >>> z = np.concatenate([wide, narrow])
+    >>> mixture, labels = gaussian_mixture_start(z, z, [[-1.0, 0.0], [4.0, 0.0]], 0)
+    >>> np.bincount(labels[200:], minlength=2).tolist()  # the narrow cluster: one component
+    [0, 50]
     """
     sample = np.asarray(sample, np.float64)
     scale = float(np.mean(np.var(sample, axis=0)))
