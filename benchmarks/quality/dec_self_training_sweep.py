@@ -304,7 +304,7 @@ def main():
         runs += [(None, *variant) for variant, own in zip(variants, own_start, strict=True) if own]
         starts = {}
         for start, name, estimator_class, params in runs:
-            start_name = start or "kmeans"  # a run of its own start is set beside k-means's
+            start_name = start or "kmeans"  # N2D and own-init runs: scored against k-means
             if start_name not in starts:
                 labels = start_partition(
                     start_name, embedding, n_clusters, seed, pretrained.kmeans_
