@@ -115,6 +115,10 @@ SUITES = {
         Entry("clustering_quality-mnist-test", "quality.clustering_quality",
               ("--data", "mnist-test", "--methods", "dec", "idec", "n2d", "dec-manifold", "dcn",
                "dcn-manifold", "--seeds", "0", "1", "2", "--weights-dir", "{results}/weights")),
+        # DEC and DCN with init="gmm" (not the default yet: keras_cluster/defaults.py).
+        Entry("clustering_quality-mnist-test-gmm", "quality.clustering_quality",
+              ("--data", "mnist-test", "--methods", "dec-gmm", "dcn-gmm", "--seeds", "0", "1",
+               "2", "--weights-dir", "{results}/weights")),
         Entry("clustering_quality-mnist-test-da", "quality.clustering_quality",
               ("--data", "mnist-test", "--methods", "dec-da", "--seeds", "0", "1", "2",
                "--weights-dir", "{results}/weights")),

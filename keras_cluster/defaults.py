@@ -86,6 +86,8 @@ DROPOUT = 0.2
 #   0.725 / 0.735 / 0.738; IDEC from it 0.803 / 0.850 / 0.845 (median 0.845, below DEC's as from
 #   k-means: 0.808 against 0.809). On MNIST 70k (seed 0; both stopped at MAX_ITER): DEC 0.974 (NMI
 #   0.930) against 0.871 (0.862), IDEC 0.973 against 0.869, from a start of 0.899 against 0.780.
+#   DCN from it on the MNIST test split: 0.756 / 0.780 / 0.771 (median 0.771) against 0.752
+#   (`python -m benchmarks --suite full --only clustering_quality-mnist-test-gmm`).
 # - k-means on the PCA-whitened embedding: digits 0.903 / 0.850 / 0.829, the MNIST test split
 #   0.751 / 0.728 / 0.858 (NMI lower on both: 0.862 / 0.824 / 0.819, 0.757 / 0.778 / 0.827).
 # - k-means on the rows scaled to unit length: digits 0.833 / 0.800 / 0.838, the MNIST test
@@ -93,7 +95,7 @@ DROPOUT = 0.2
 # Commands: `python -m benchmarks --suite full --only dec_self_training_sweep-starts-digits
 # dec_self_training_sweep-starts-mnist-test` (and `dec_self_training_sweep-starts-gmm-mnist-test`
 # and `-mnist-all` for IDEC and MNIST 70k). The default stays "kmeans" (the papers') until
-# "gmm" is measured on more MNIST 70k seeds, with DCN, and on the tabular sets.
+# "gmm" is measured on more MNIST 70k seeds and on the tabular sets.
 KMEANS_N_INIT = 20
 # For a streamed X (tf.data / PyDataset), k-means (and init="gmm"'s mixture) is fitted on a
 # uniform sample of at most this many embedded rows (the embedding, n x dims[-1], is held; X never

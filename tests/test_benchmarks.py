@@ -48,7 +48,7 @@ def test_only_selects_by_entry_or_benchmark_name():
     assert [e.name for e in select(full, ["lm_digits"])] == ["lm_digits"]
     chosen = [e.name for e in select(full, ["clustering_quality"])]
     assert chosen == [e.name for e in full if e.name.startswith("clustering_quality-")]
-    assert len(chosen) == 6
+    assert len(chosen) == 7
     assert select(full, []) == list(full)
     with pytest.raises(SystemExit, match="unknown benchmark"):
         select(full, ["no_such_benchmark"])

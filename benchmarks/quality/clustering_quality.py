@@ -15,7 +15,8 @@ Every method runs with the estimators' default arguments unless `--param name=va
 literals) says otherwise. Per seed, one pretraining is shared by the methods without augmentation
 (`autoencoder_weights=`) and one by the augmented ones (`-da`: random shifts of 0.1 and rotations
 of 10 degrees, DEC-DA), so DEC, IDEC, N2D and DCN differ only in their clustering stage
-(`-manifold`: DEC / IDEC / DCN with `init="manifold"`, started from N2D's partition); a run's time
+(`-manifold`: DEC / IDEC / DCN with `init="manifold"`, started from N2D's partition; `-gmm`: with
+`init="gmm"`, from a Gaussian mixture's partition of the embedding); a run's time
 is its pretraining's plus its own fit. Prints one line per run (ACC, NMI, ARI, seconds, the AE +
 k-means start), then mean / median / spread per method, k-means on the features as reference, and
 the pretraining's achieved GFLOP/s (6 x weights x samples x epochs, the dense layers' forward and
@@ -56,6 +57,9 @@ METHODS = {
     "n2d-gmm": (N2D, {"clusterer": "gmm"}, False),
     "dcn": (DCN, {}, False),
     "dcn-manifold": (DCN, {"init": "manifold"}, False),
+    "dcn-gmm": (DCN, {"init": "gmm"}, False),
+    "dec-gmm": (DEC, {"init": "gmm"}, False),
+    "idec-gmm": (IDEC, {"init": "gmm"}, False),
     "dec-manifold": (DEC, {"init": "manifold"}, False),
     "idec-manifold": (IDEC, {"init": "manifold"}, False),
     "dec-da": (DEC, {}, True),
