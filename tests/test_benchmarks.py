@@ -148,10 +148,10 @@ def test_sweep_starts_are_partitions_of_the_embedding_with_their_invariances():
         start_partition("spectral", embedding, 3, 0, kmeans)
 
 
-def test_partition_centroids_are_the_cluster_means_and_refuse_an_empty_cluster():
+def test_partition_means_are_the_cluster_means_and_refuse_an_empty_cluster():
     import numpy as np
 
-    from benchmarks.quality.dec_self_training_sweep import partition_centroids
+    from keras_cluster.estimators.initialization import partition_means
 
     embedding = np.arange(12.0).reshape(6, 2)
     labels = [2, 0, 2, 1, 0, 1]
@@ -160,11 +160,15 @@ def test_partition_centroids_are_the_cluster_means_and_refuse_an_empty_cluster()
         [embedding[[3, 5]].mean(0)],
         [embedding[[0, 2]].mean(0)],
     ]
-    np.testing.assert_array_equal(
-        partition_centroids(embedding, labels, 3), np.concatenate(expected)
-    )
+    np.testing.assert_array_equal(partition_means(embedding, labels, 3), np.concatenate(expected))
     with pytest.raises(ValueError, match=r"cluster sizes \[2, 0, 4\]"):
-        partition_centroids(embedding, [0, 2, 2, 0, 2, 2], 3)
+        partition_means(embedding, [0, 2, 2, 0, 2, 2], 3)
+    # With `empty`, a cluster without rows takes its row of it (init="gmm": the mixture means).
+    empty = np.full((3, 2), -1.0)
+    np.testing.assert_array_equal(
+        partition_means(embedding, [0, 2, 2, 0, 2, 2], 3, empty=empty),
+        [embedding[[0, 3]].mean(0), [-1.0, -1.0], embedding[[1, 2, 4, 5]].mean(0)],
+    )
 
 
 def test_sweep_variants_name_their_estimator_and_optimizer():

@@ -30,8 +30,9 @@ corruption that an affine rescaling of X does not change.
 `--start NAME [NAME ...]` fits every DEC and IDEC variant once from each named partition of the
 pretrained embedding (`start_partition`; default `kmeans`, the estimators' own `init`): the
 centroids it is given (`init=`) are the partition's cluster means in the embedding
-(`partition_centroids`), so the starts differ in the partition alone. N2D variants, and those
-that set `init` themselves, run once; their `start acc` is the k-means start's.
+(`keras_cluster.estimators.initialization.partition_means`), so the starts differ in the
+partition alone. N2D variants, and those that set `init` themselves, run once; their
+`start acc` is the k-means start's.
 """
 
 import argparse
@@ -49,7 +50,7 @@ from benchmarks.quality.clustering_quality import load
 from benchmarks.rows import add_json_argument, write_rows
 from keras_cluster import defaults
 from keras_cluster.estimators import DEC, IDEC, N2D
-from keras_cluster.estimators.initialization import gaussian_mixture_start
+from keras_cluster.estimators.initialization import gaussian_mixture_start, partition_means
 from keras_cluster.metrics import clustering_accuracy, normalized_mutual_info
 from keras_cluster.metrics.linear_assignment import linear_sum_assignment
 from keras_cluster.models.autoencoder import default_pretrain_optimizer
@@ -136,24 +137,6 @@ def start_partition(name, embedding, n_clusters, seed, kmeans):
         raise ValueError(f"`name` should be one of {STARTS}. Received: name={name!r}")
     kmeans = KMeans(n_clusters, n_init=defaults.KMEANS_N_INIT, random_state=seed)
     return kmeans.fit(features).labels_
-
-
-def partition_centroids(embedding, labels, n_clusters):
-    """The mean of each cluster `0 .. n_clusters - 1` of `labels` in `embedding`, `(k, dims)`.
-
-    Example:
-    >>> partition_centroids(np.array([[0.0, 0.0], [2.0, 0.0], [5.0, 5.0]]), [0, 0, 1], 2)
-    array([[1., 0.],
-           [5., 5.]])
-    """
-    labels = np.asarray(labels)
-    sizes = np.bincount(labels, minlength=n_clusters)
-    if len(sizes) != n_clusters or not sizes.all():
-        raise ValueError(
-            f"Every cluster 0..{n_clusters - 1} should hold a row. Received: cluster sizes "
-            f"{sizes.tolist()}"
-        )
-    return np.stack([embedding[labels == k].mean(0) for k in range(n_clusters)])
 
 
 def pretrain_steps(n_samples, settings):
@@ -325,7 +308,7 @@ def main():
             from_start, label = {}, name
             if start_name != "kmeans":
                 label += f", from the {start_name} start"
-                from_start["init"] = partition_centroids(embedding, labels, n_clusters)
+                from_start["init"] = partition_means(embedding, labels, n_clusters)
             dec = estimator_class(
                 n_clusters,
                 autoencoder_weights=weights,

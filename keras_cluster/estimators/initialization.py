@@ -88,9 +88,10 @@ class CentroidInitMixin:
         self.gaussian_mixture_ = mixture
         if mixture is None:
             return kmeans_centroids, kmeans_labels
-        centroids = mixture.means_.copy()  # a component that takes no row keeps its mean
-        for k in np.unique(labels):
-            centroids[k] = embedding[labels == k].astype(np.float64).mean(0)
+        # A component that takes no row keeps its mean.
+        centroids = partition_means(
+            embedding.astype(np.float64), labels, self.n_clusters, empty=mixture.means_
+        )
         moved = float(np.mean(labels != kmeans_labels))
         self._log(f"Gaussian mixture from the k-means start: {moved:.1%} of the rows moved")
         return centroids.astype(np.float32), labels
@@ -107,11 +108,36 @@ class CentroidInitMixin:
             )
             labels = clusterer.labels_.astype(np.int64)
             self._log("Centroids from N2D's UMAP + k-means partition of the embedding")
-            centroids = np.stack([embedding[labels == k].mean(0) for k in range(self.n_clusters)])
-            return centroids, labels
+            return partition_means(embedding, labels, self.n_clusters), labels
         centroids = np.asarray(self.init, dtype=np.float32)
         nearest = nearest_centroid(keras.ops.convert_to_tensor(embedding), centroids)
         return centroids, keras.ops.convert_to_numpy(nearest).astype(np.int64)
+
+
+def partition_means(embedding, labels, n_clusters, empty=None):
+    """The mean of each cluster `0 .. n_clusters - 1` of `labels` in `embedding`, `(k, d)`.
+
+    In the dtype of `embedding`. A cluster without rows takes its row of `empty` (`(k, d)`);
+    with `empty=None` such a cluster is an error that gives the cluster sizes.
+
+    Example:
+    >>> partition_means(np.array([[0.0, 0.0], [2.0, 0.0], [5.0, 5.0]]), [0, 0, 1], 2)
+    array([[1., 0.],
+           [5., 5.]])
+    """
+    labels = np.asarray(labels)
+    sizes = np.bincount(labels, minlength=n_clusters)
+    if len(sizes) != n_clusters or (empty is None and not sizes.all()):
+        raise ValueError(
+            f"Every cluster 0..{n_clusters - 1} should hold a row. Received: cluster sizes "
+            f"{sizes.tolist()}"
+        )
+    return np.stack(
+        [
+            embedding[labels == k].mean(0) if sizes[k] else np.asarray(empty[k], embedding.dtype)
+            for k in range(n_clusters)
+        ]
+    )
 
 
 def gaussian_mixture_start(embedding, sample, kmeans_centroids, random_state):
